@@ -1,0 +1,114 @@
+/**
+ * The population: which slots hold live nodes, each node's id, join cycle and
+ * attributes, all in typed arrays indexed by slot.
+ *
+ * Slots are recycled; ids are not. A node keeps its id for its whole life, and a
+ * new node always gets a fresh id, so an id held in some cache after its node left
+ * is detectably dead (`slotOf(id) === -1`), just as PeerSim's Node objects are.
+ */
+export class NodeStore {
+  /** slot -> id of the node in it (meaningful only while `alive[slot]`). */
+  readonly idOf: Int32Array;
+  /** slot -> 1 while a live node occupies it. */
+  readonly alive: Uint8Array;
+  /** slot -> cycle (or time) at which its node joined. */
+  readonly joinedAt: Float64Array;
+  /** Attribute name -> value per slot. */
+  readonly attributes = new Map<string, Float64Array>();
+
+  /** id -> slot, or -1 once the node has left. Grows as ids are issued. */
+  private slotOfId: Int32Array;
+  private nextId = 0;
+  /** Live slots packed densely (for O(1) removal and uniform picks), and each slot's index in it. */
+  private readonly live: Int32Array;
+  private readonly livePosition: Int32Array;
+  private liveCount = 0;
+  /** Stack of free slots; the next slot handed out is on top. */
+  private readonly free: Int32Array;
+  private freeCount: number;
+
+  constructor(readonly capacity: number) {
+    this.idOf = new Int32Array(capacity);
+    this.alive = new Uint8Array(capacity);
+    this.joinedAt = new Float64Array(capacity);
+    this.slotOfId = new Int32Array(Math.max(16, capacity)).fill(-1);
+    this.live = new Int32Array(capacity);
+    this.livePosition = new Int32Array(capacity).fill(-1);
+    this.free = new Int32Array(capacity);
+    // Slot 0 on top, so the first nodes get slots 0, 1, 2... and ids equal to their slots.
+    for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
+    this.freeCount = capacity;
+  }
+
+  get size(): number { return this.liveCount; }
+
+  /** Number of ids ever issued: every id ever seen lies in [0, idsIssued). */
+  get idsIssued(): number { return this.nextId; }
+
+  /** Adds a node and returns its slot. O(1) amortised. */
+  add(joinedAt: number): number {
+    if (this.freeCount === 0) throw new Error(`node store is full (capacity ${this.capacity})`);
+    const slot = this.free[--this.freeCount];
+    const id = this.nextId++;
+    if (id >= this.slotOfId.length) this.growIdMap();
+    this.slotOfId[id] = slot;
+    this.idOf[slot] = id;
+    this.alive[slot] = 1;
+    this.joinedAt[slot] = joinedAt;
+    this.livePosition[slot] = this.liveCount;
+    this.live[this.liveCount++] = slot;
+    return slot;
+  }
+
+  /** Removes the node in `slot`. O(1). Its id is never issued again. */
+  remove(slot: number): void {
+    if (!this.alive[slot]) throw new Error(`slot ${slot} holds no live node`);
+    this.slotOfId[this.idOf[slot]] = -1;
+    this.alive[slot] = 0;
+    const position = this.livePosition[slot];
+    const last = this.live[--this.liveCount];
+    this.live[position] = last;
+    this.livePosition[last] = position;
+    this.livePosition[slot] = -1;
+    this.free[this.freeCount++] = slot;
+  }
+
+  /** Slot of a live node's id, or -1 if that node has left (or the id was never issued). */
+  slotOf(id: number): number {
+    return id >= 0 && id < this.nextId ? this.slotOfId[id] : -1;
+  }
+
+  /** The id -> slot table itself, for hot loops that look ids up by the million. Re-read after adds: it may grow. */
+  idMap(): Int32Array { return this.slotOfId; }
+
+  /** The i-th live slot, 0 <= i < size (order changes as nodes leave). */
+  liveSlot(i: number): number { return this.live[i]; }
+
+  /** Copies the live slots into `out` (in the store's order) and returns how many there are. */
+  copyLiveSlots(out: Int32Array): number {
+    out.set(this.live.subarray(0, this.liveCount));
+    return this.liveCount;
+  }
+
+  /** Declares a per-node attribute (zero-filled). */
+  defineAttribute(name: string): Float64Array {
+    let values = this.attributes.get(name);
+    if (!values) {
+      values = new Float64Array(this.capacity);
+      this.attributes.set(name, values);
+    }
+    return values;
+  }
+
+  attribute(name: string): Float64Array {
+    const values = this.attributes.get(name);
+    if (!values) throw new Error(`unknown attribute "${name}" (defined: ${[...this.attributes.keys()].join(', ') || 'none'})`);
+    return values;
+  }
+
+  private growIdMap(): void {
+    const grown = new Int32Array(this.slotOfId.length * 2).fill(-1);
+    grown.set(this.slotOfId);
+    this.slotOfId = grown;
+  }
+}

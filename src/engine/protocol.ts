@@ -1,0 +1,92 @@
+import type { z } from 'zod';
+import type { NodeStore } from './node-store.js';
+import type { Random } from './random.js';
+
+/**
+ * The plug-in interfaces. A protocol, an observer and a control are each a
+ * definition (type name, parameter schema with defaults, factory) and an instance
+ * (state plus behaviour). Node state belongs in typed arrays indexed by slot.
+ */
+
+/** PeerSim's Linkable: a node's view of other nodes, read by protocols stacked on top. */
+export interface Linkable {
+  /** Number of neighbours `slot` holds now. */
+  degree(slot: number): number;
+  /** Id of `slot`'s i-th neighbour, 0 <= i < degree(slot). May name a departed node. */
+  neighbor(slot: number, i: number): number;
+  /** A peer for `slot` to talk to, drawn with the caller's stream: an id, or -1 if it knows none. */
+  samplePeer(slot: number, random: Random): number;
+}
+
+/** What the engine hands a plug-in when it creates it. */
+export interface Context {
+  /** The instance's name in the scenario. */
+  readonly name: string;
+  readonly store: NodeStore;
+  /** The instance's own stream: `protocol/<name>`, `observer/<name>` or `control/<name>`. */
+  readonly random: Random;
+  /** Cycles completed so far (0 during initialisation). */
+  readonly clock: { readonly cycle: number };
+  /** Scenario-level facts a plug-in may size itself by. */
+  readonly scenario: { readonly size: number; readonly cycles: number; readonly seed: number };
+  /** The neighbour source of another protocol instance, by name (PeerSim's `linkable` parameter); without a name, the first protocol that has one. */
+  linkable(protocolName?: string): Linkable;
+  /** Another protocol instance, by name, for plug-ins that read its state. */
+  protocol(protocolName: string): ProtocolInstance;
+}
+
+export interface ProtocolContext extends Context {
+  /** Stream for initialisation only (`init/<name>`), so changing the initial topology never shifts the protocol's own draws. */
+  readonly initRandom: Random;
+}
+
+/** A problem a definition finds in its parameters beyond their schema (e.g. a cache larger than the network). */
+export interface ParamProblem {
+  /** Key inside the instance's block, e.g. `cache`. */
+  readonly key: string;
+  readonly message: string;
+}
+
+interface Definition<P, I, C extends Context> {
+  /** The `type:` name scenarios use. */
+  readonly type: string;
+  /** One line for `pcsim list`. */
+  readonly description: string;
+  /** Parameters, as a strict object schema with defaults (the `type` key is added by pcsim). */
+  readonly params: z.ZodType<P>;
+  /** Cross-checks against the scenario, run at validation time. */
+  check?(params: P, scenario: { readonly size: number; readonly cycles: number }): ParamProblem[];
+  create(context: C, params: P): I;
+}
+
+export interface ProtocolInstance {
+  /** Sets up initial state for every live node (the initial overlay, initial values). */
+  init?(): void;
+  /** One node's work for one cycle (PeerSim's CDProtocol.nextCycle). */
+  step(slot: number): void;
+  /** Optional fast path: the same as calling step(order[i]) for i < count, in one tight loop. */
+  stepAll?(order: Int32Array, count: number): void;
+  /** Present when the protocol is a neighbour source for others. */
+  readonly linkable?: Linkable;
+  /** Plain snapshot of the instance's state (typed arrays and numbers), for checkpoints. */
+  snapshot?(): Record<string, unknown>;
+}
+
+export interface ObserverInstance {
+  /** Measures the current state and emits one value per metric. Must not change simulation state. */
+  observe(emit: (metric: string, value: number) => void): void;
+}
+
+export interface ControlInstance {
+  /** Acts on the simulation (churn, failures...). Returns true to stop the run. */
+  execute(): boolean | void;
+}
+
+export type ProtocolDefinition<P = any> = Definition<P, ProtocolInstance, ProtocolContext> & { readonly kind?: 'protocol' };
+export type ObserverDefinition<P = any> = Definition<P, ObserverInstance, Context> & { readonly kind: 'observer' };
+export type ControlDefinition<P = any> = Definition<P, ControlInstance, Context> & { readonly kind: 'control' };
+
+/** Identity helpers that give plug-in authors type inference. */
+export const defineProtocol = <P>(d: ProtocolDefinition<P>): ProtocolDefinition<P> => d;
+export const defineObserver = <P>(d: Omit<ObserverDefinition<P>, 'kind'>): ObserverDefinition<P> => ({ ...d, kind: 'observer' });
+export const defineControl = <P>(d: Omit<ControlDefinition<P>, 'kind'>): ControlDefinition<P> => ({ ...d, kind: 'control' });

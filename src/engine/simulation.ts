@@ -1,0 +1,146 @@
+import { sampler } from './distributions.js';
+import { NodeStore } from './node-store.js';
+import type { Context, ControlInstance, Linkable, ObserverInstance, ProtocolInstance } from './protocol.js';
+import { RandomStreams, type Random } from './random.js';
+import type { Registry } from './registry.js';
+import { ScenarioError } from '../scenario/errors.js';
+import { scheduled, type Scenario, type Schedule } from '../scenario/schema.js';
+
+/** Receives each observed value: one CSV row. */
+export type MetricSink = (cycle: number, observer: string, metric: string, value: number) => void;
+
+interface Scheduled<I> { readonly name: string; readonly schedule: Schedule; readonly instance: I }
+
+/**
+ * The cycle-driven engine (PeerSim's CDSimulator). Cycle k runs the controls
+ * scheduled at k, then every protocol over every live node in a freshly shuffled
+ * order, then the observers scheduled at k. Observers also see cycle 0, the
+ * initial state.
+ *
+ * Protocols sweep the order one after another (all nodes' Cyclon steps, then all
+ * nodes' aggregation steps, in the same order): PeerSim interleaves them per node
+ * instead; with independent streams per protocol the difference is immaterial, and
+ * a protocol-wide sweep lets each run one tight loop over its own arrays.
+ */
+export class Simulation {
+  readonly store: NodeStore;
+  readonly streams: RandomStreams;
+  readonly clock = { cycle: 0 };
+  readonly protocols = new Map<string, ProtocolInstance>();
+  private readonly observers: Scheduled<ObserverInstance>[] = [];
+  private readonly controls: Scheduled<ControlInstance>[] = [];
+  private readonly order: Int32Array;
+  private readonly engineRandom: Random;
+  private stopped = false;
+
+  constructor(readonly scenario: Scenario, registry: Registry) {
+    this.streams = new RandomStreams(scenario.seed);
+    this.engineRandom = this.streams.stream('engine');
+    this.store = new NodeStore(scenario.capacity);
+    this.order = new Int32Array(scenario.capacity);
+
+    for (let i = 0; i < scenario.size; i++) this.store.add(0);
+    for (const [name, spec] of Object.entries(scenario.attributes)) {
+      const values = this.store.defineAttribute(name);
+      const draw = sampler(spec);
+      const random = this.streams.stream(`attribute/${name}`);
+      for (let i = 0; i < this.store.size; i++) values[this.store.liveSlot(i)] = draw(random);
+    }
+
+    for (const [name, spec] of Object.entries(scenario.protocols)) {
+      const definition = registry.protocols.get(spec.type)!;
+      const context = { ...this.context(`protocols.${name}`, name, `protocol/${name}`), initRandom: this.streams.stream(`init/${name}`) };
+      this.protocols.set(name, definition.create(context, spec.params));
+    }
+    for (const instance of this.protocols.values()) instance.init?.();
+
+    for (const [name, spec] of Object.entries(scenario.controls)) {
+      const instance = registry.controls.get(spec.type)!.create(this.context(`controls.${name}`, name, `control/${name}`), spec.params);
+      this.controls.push({ name, schedule: spec.schedule, instance });
+    }
+    for (const [name, spec] of Object.entries(scenario.observers)) {
+      const instance = registry.observers.get(spec.type)!.create(this.context(`observers.${name}`, name, `observer/${name}`), spec.params);
+      this.observers.push({ name, schedule: spec.schedule, instance });
+    }
+  }
+
+  get done(): boolean {
+    return this.stopped || this.clock.cycle >= this.scenario.cycles;
+  }
+
+  /** Runs the observers scheduled at the current cycle. */
+  observe(sink: MetricSink): void {
+    const cycle = this.clock.cycle;
+    for (const { name, schedule, instance } of this.observers) {
+      if (scheduled(schedule, cycle, this.scenario.cycles)) {
+        instance.observe((metric, value) => sink(cycle, name, metric, value));
+      }
+    }
+  }
+
+  /** Runs one whole cycle: controls, protocols, observers. */
+  runCycle(sink: MetricSink): void {
+    const next = this.clock.cycle + 1;
+    for (const { schedule, instance } of this.controls) {
+      if (scheduled(schedule, next, this.scenario.cycles) && instance.execute() === true) this.stopped = true;
+    }
+    if (this.stopped) return;
+    const count = this.shuffledOrder();
+    for (const protocol of this.protocols.values()) {
+      if (protocol.stepAll) protocol.stepAll(this.order, count);
+      else for (let i = 0; i < count; i++) protocol.step(this.order[i]);
+    }
+    this.clock.cycle = next;
+    this.observe(sink);
+  }
+
+  /** Runs from the initial state to the end, observing cycle 0 first. */
+  run(sink: MetricSink): void {
+    this.observe(sink);
+    while (!this.done) this.runCycle(sink);
+  }
+
+  /** Live slots in a fresh uniformly random order (Fisher-Yates on the engine stream). */
+  private shuffledOrder(): number {
+    const order = this.order;
+    const n = this.store.copyLiveSlots(order);
+    const random = this.engineRandom;
+    for (let i = n - 1; i > 0; i--) {
+      const j = random.int(i + 1);
+      const t = order[i]; order[i] = order[j]; order[j] = t;
+    }
+    return n;
+  }
+
+  private context(path: string, name: string, stream: string): Context {
+    const sim = this;
+    return {
+      name,
+      store: this.store,
+      random: this.streams.stream(stream),
+      clock: this.clock,
+      scenario: { size: this.scenario.size, cycles: this.scenario.cycles, seed: this.scenario.seed },
+      linkable(protocolName?: string): Linkable {
+        if (protocolName === undefined) {
+          for (const instance of sim.protocols.values()) if (instance.linkable) return instance.linkable;
+          throw new ScenarioError(`${path}`, 'needs a protocol with a neighbour list (e.g. cyclon) declared before it');
+        }
+        const linkable = sim.protocol(protocolName, path).linkable;
+        if (!linkable) throw new ScenarioError(path, `protocol "${protocolName}" has no neighbour list`);
+        return linkable;
+      },
+      protocol(protocolName: string): ProtocolInstance {
+        return sim.protocol(protocolName, path);
+      },
+    };
+  }
+
+  private protocol(name: string, askedFrom: string): ProtocolInstance {
+    const instance = this.protocols.get(name);
+    if (!instance) {
+      const known = [...this.protocols.keys()];
+      throw new ScenarioError(askedFrom, `expected the name of a protocol declared before it (${known.join(', ') || 'none yet'}), found "${name}"`);
+    }
+    return instance;
+  }
+}

@@ -1,0 +1,23 @@
+// pcsim as a library: the engine, the plug-in interfaces, the built-ins and the runner.
+export { z } from 'zod';
+export { NodeStore } from './engine/node-store.js';
+export { Random, RandomStreams, type RandomState } from './engine/random.js';
+export { distributionSchema, sampler, type Distribution } from './engine/distributions.js';
+export { Simulation, type MetricSink } from './engine/simulation.js';
+export { Registry, type AnyDefinition } from './engine/registry.js';
+export {
+  defineProtocol, defineObserver, defineControl,
+  type Context, type ProtocolContext, type Linkable, type ParamProblem,
+  type ProtocolDefinition, type ProtocolInstance,
+  type ObserverDefinition, type ObserverInstance,
+  type ControlDefinition, type ControlInstance,
+} from './engine/protocol.js';
+export { builtinRegistry } from './builtins.js';
+export { cyclon, Cyclon, type CyclonParams } from './protocols/cyclon.js';
+export { oracle } from './protocols/oracle.js';
+export { overlay } from './observers/overlay.js';
+export { loadScenario, type LoadOptions, type LoadedScenario } from './scenario/load.js';
+export { ScenarioError } from './scenario/errors.js';
+export type { Scenario, Schedule, InstanceSpec, ScheduledSpec } from './scenario/schema.js';
+export { runScenario, type RunOptions, type RunResult, type RunStatus } from './run.js';
+export { pcsimVersion } from './version.js';

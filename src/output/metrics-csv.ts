@@ -1,0 +1,36 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
+
+/**
+ * metrics.csv in long ("tidy") form: one row per (cycle, observer, metric), preceded
+ * by columns that identify the run (scenario, seed, one column per --set override).
+ * Rows are written through to the file at the end of every cycle, so a crash or
+ * Ctrl-C loses nothing already measured.
+ */
+export class MetricsCsv {
+  private readonly fd: number;
+  private readonly runColumns: string[];
+  private pending: (string | number)[][] = [];
+
+  constructor(readonly path: string, run: Record<string, string | number>) {
+    this.fd = openSync(path, 'w');
+    this.runColumns = Object.values(run).map(String);
+    writeSync(this.fd, stringify([[...Object.keys(run), 'cycle', 'observer', 'metric', 'value']]));
+  }
+
+  add(cycle: number, observer: string, metric: string, value: number): void {
+    this.pending.push([...this.runColumns, cycle, observer, metric, value]);
+  }
+
+  /** Writes every pending row to the file. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    writeSync(this.fd, stringify(this.pending));
+    this.pending = [];
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
