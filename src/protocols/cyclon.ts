@@ -16,7 +16,7 @@ export type CyclonParams = z.infer<typeof params>;
  * Cyclon with enhanced shuffling (Voulgaris et al. 2005), exactly as SCIENCE.md states it.
  *
  * Layout: one Int32 record per node slot, holding what one shuffle touches together:
- * `cache` neighbour ids, the entry count, then one byte per entry with the cycle (mod 256)
+ * `cache` neighbour ids, the entry count, the node's own id, then one byte per entry with the cycle (mod 256)
  * at which the entry was created. Storing that birth stamp instead of an age avoids
  * rewriting every entry each cycle; an entry cannot outlive `cache` of its holder's own
  * cycles (the oldest goes every cycle), so ages never wrap.
@@ -27,7 +27,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
   readonly shuffleLength: number;
   /** Words per node record (a multiple of 16: whole 64-byte cache lines). */
   readonly stride: number;
-  /** Ids and counts: record of slot s starts at s * stride; entry count at s * stride + cache. */
+  /** Record of slot s starts at s * stride: ids, then the entry count (at + cache), then the owner's id (at + cache + 1). */
   readonly records: Int32Array;
   /** The same memory seen as bytes, for the birth stamps. */
   private readonly stamps: Uint8Array;
@@ -42,15 +42,20 @@ export class Cyclon implements ProtocolInstance, Linkable {
   private readonly replyStamps: Uint8Array;
   /** Sum of prefetched words; kept so the early loads are not optimised away. */
   private prefetchSink = 0;
+  /** The store's id -> slot table and the cycle stamp, refreshed before each sweep. */
+  private slotOfId: Int32Array;
+  private now = 0;
+  /** Predicted contact slots of the current batch of 16 initiators. */
+  private readonly batchQ = new Int32Array(16);
 
   constructor(private readonly ctx: ProtocolContext, p: CyclonParams) {
     this.cache = p.cache;
     this.shuffleLength = p.shuffle;
-    const recordBytes = 4 * (p.cache + 1) + p.cache;
+    const recordBytes = 4 * (p.cache + 2) + p.cache;
     this.stride = Math.ceil(recordBytes / 64) * 16;
     this.records = new Int32Array(ctx.store.capacity * this.stride);
     this.stamps = new Uint8Array(this.records.buffer);
-    this.stampOffset = 4 * (p.cache + 1);
+    this.stampOffset = 4 * (p.cache + 2);
     this.order = new Int32Array(ctx.store.capacity);
     this.permP = new Int32Array(p.cache);
     this.permQ = new Int32Array(p.cache);
@@ -59,12 +64,14 @@ export class Cyclon implements ProtocolInstance, Linkable {
     this.replyIds = new Int32Array(p.shuffle);
     this.replyStamps = new Uint8Array(p.shuffle);
     this.topology = p.init.topology;
+    this.slotOfId = ctx.store.idMap();
   }
 
   private readonly topology: CyclonParams['init']['topology'];
 
   init(): void {
     const { store } = this.ctx;
+    const records = this.records;
     const n = store.copyLiveSlots(this.order);
     const c = Math.min(this.cache, n - 1);
     const random = this.ctx.initRandom;
@@ -72,41 +79,75 @@ export class Cyclon implements ProtocolInstance, Linkable {
     for (let i = 0; i < n; i++) {
       const slot = this.order[i];
       const base = slot * this.stride;
-      const stampBase = base * 4 + this.stampOffset;
+      const self = store.idOf[slot];
       let count = 0;
-      const push = (id: number) => {
-        this.records[base + count] = id;
-        this.stamps[stampBase + count] = now;
-        count++;
-      };
       if (this.topology === 'ring') {
-        for (let k = 1; k <= c; k++) push(store.idOf[this.order[(i + k) % n]]);
+        for (let k = 1; k <= c; k++) records[base + count++] = store.idOf[this.order[(i + k) % n]];
       } else if (this.topology === 'star') {
-        if (i !== 0) push(store.idOf[this.order[0]]);
+        if (i !== 0) records[base + count++] = store.idOf[this.order[0]];
       } else {
-        const self = store.idOf[slot];
         while (count < c) {
           const id = store.idOf[this.order[random.int(n)]];
-          if (id !== self && !this.holds(base, count, id)) push(id);
+          if (id !== self && !this.holds(base, count, id)) records[base + count++] = id;
         }
       }
-      this.records[base + this.cache] = count;
+      this.stamps.fill(now, base * 4 + this.stampOffset, base * 4 + this.stampOffset + count);
+      records[base + this.cache] = count;
+      records[base + this.cache + 1] = self;
     }
   }
 
   stepAll(order: Int32Array, count: number): void {
+    this.slotOfId = this.ctx.store.idMap();
+    this.now = this.ctx.clock.cycle & 255;
     const records = this.records;
     const stride = this.stride;
+    const stamps = this.stamps;
+    const slotOfId = this.slotOfId;
+    const c = this.cache;
+    const now = this.now;
+    const batch = this.batchQ;
+    const B = batch.length;
     let sink = 0;
-    for (let i = 0; i < count; i++) {
-      // Touch the record of the node 4 visits ahead: the nearest thing to a prefetch in JS.
-      if (i + 4 < count) sink += records[order[i + 4] * stride];
-      this.step(order[i]);
+    for (let start = 0; start < count; start += B) {
+      const end = Math.min(start + B, count);
+      // Group prefetch: three short loops of independent loads, so that the CPU keeps
+      // many cache misses in flight at once (JavaScript has no prefetch instruction).
+      // They only warm the caches; the exchanges below recompute everything.
+      for (let i = start; i < end; i++) {
+        const base = order[i] * stride;
+        sink = (sink + records[base] + records[base + 16]) | 0;
+      }
+      for (let i = start; i < end; i++) {
+        const base = order[i] * stride;
+        const n = records[base + c];
+        const stampBase = base * 4 + this.stampOffset;
+        let oldestIndex = 0, oldest = -1;
+        for (let k = 0; k < n; k++) {
+          const age = (now - stamps[stampBase + k]) & 255;
+          if (age > oldest) { oldest = age; oldestIndex = k; }
+        }
+        batch[i - start] = slotOfId[records[base + oldestIndex]];
+      }
+      for (let i = start; i < end; i++) {
+        const q = batch[i - start];
+        if (q >= 0) sink = (sink + records[q * stride] + records[q * stride + 16]) | 0;
+      }
+      for (let i = start; i < end; i++) this.exchange(order[i]);
     }
     this.prefetchSink = (this.prefetchSink + sink) | 0;
   }
 
   step(p: number): void {
+    if (this.slotOfId !== this.ctx.store.idMap() || this.now !== (this.ctx.clock.cycle & 255)) {
+      this.slotOfId = this.ctx.store.idMap();
+      this.now = this.ctx.clock.cycle & 255;
+    }
+    this.exchange(p);
+  }
+
+  /** One shuffle initiated by the node in slot p. */
+  private exchange(p: number): void {
     const records = this.records;
     const stamps = this.stamps;
     const c = this.cache;
@@ -114,7 +155,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const pStamps = pBase * 4 + this.stampOffset;
     let n = records[pBase + c];
     if (n === 0) return;
-    const now = this.ctx.clock.cycle & 255;
+    const now = this.now;
 
     // The oldest neighbour Q is the one to shuffle with; its entry leaves P's cache.
     let qIndex = 0;
@@ -128,12 +169,12 @@ export class Cyclon implements ProtocolInstance, Linkable {
     records[pBase + qIndex] = records[pBase + n];
     stamps[pStamps + qIndex] = stamps[pStamps + n];
     records[pBase + c] = n;
-    const q = this.ctx.store.slotOf(qId);
+    const q = this.slotOfId[qId];
     if (q < 0) return; // Q has left: the contact fails and its entry stays dropped.
 
     // P sends itself (age 0) plus l-1 random other entries.
     const random = this.ctx.random;
-    const pId = this.ctx.store.idOf[p];
+    const pId = records[pBase + c + 1];
     const sentByP = Math.min(this.shuffleLength - 1, n);
     this.pickRandom(this.permP, n, sentByP, random);
     this.sendIds[0] = pId;
@@ -175,18 +216,25 @@ export class Cyclon implements ProtocolInstance, Linkable {
     ids: Int32Array, birth: Uint8Array, count: number, sentSlots: Int32Array, sentCount: number,
   ): number {
     const records = this.records;
+    const stamps = this.stamps;
+    const cache = this.cache;
     let replaced = 0;
     for (let e = 0; e < count; e++) {
       const id = ids[e];
-      if (id === selfId || this.holds(base, n, id)) continue;
-      if (n < this.cache) {
+      if (id === selfId) continue;
+      let held = false;
+      for (let i = base, last = base + n; i < last; i++) {
+        if (records[i] === id) { held = true; break; }
+      }
+      if (held) continue;
+      if (n < cache) {
         records[base + n] = id;
-        this.stamps[stampBase + n] = birth[e];
+        stamps[stampBase + n] = birth[e];
         n++;
       } else if (replaced < sentCount) {
         const index = sentSlots[replaced++];
         records[base + index] = id;
-        this.stamps[stampBase + index] = birth[e];
+        stamps[stampBase + index] = birth[e];
       } else {
         break;
       }
