@@ -7,7 +7,7 @@ export { Simulation, type MetricSink } from './engine/simulation.js';
 export { Registry, type AnyDefinition } from './engine/registry.js';
 export {
   defineProtocol, defineObserver, defineControl,
-  type Context, type ProtocolContext, type Linkable, type ParamProblem,
+  type Context, type ProtocolContext, type Linkable, type Membership, type ParamProblem,
   type ProtocolDefinition, type ProtocolInstance,
   type ObserverDefinition, type ObserverInstance,
   type ControlDefinition, type ControlInstance,

@@ -33,6 +33,15 @@ export interface Context {
   linkable(protocolName?: string): Linkable;
   /** Another protocol instance, by name, for plug-ins that read its state. */
   protocol(protocolName: string): ProtocolInstance;
+  /** Membership changes, for controls (churn, failures): they keep every protocol informed. */
+  readonly membership: Membership;
+}
+
+export interface Membership {
+  /** Adds a node with fresh attributes, tells every protocol (onJoin), returns its slot. */
+  join(): number;
+  /** Removes the node in `slot`, telling every protocol first (onLeave). Its id is never reused. */
+  leave(slot: number): void;
 }
 
 export interface ProtocolContext extends Context {
@@ -66,6 +75,10 @@ export interface ProtocolInstance {
   step(slot: number): void;
   /** Optional fast path: the same as calling step(order[i]) for i < count, in one tight loop. */
   stepAll?(order: Int32Array, count: number): void;
+  /** A node joined mid-run (its attributes are set): give it initial state (e.g. bootstrap its cache). */
+  onJoin?(slot: number): void;
+  /** A node is about to leave: clear what must not outlive it in this slot. */
+  onLeave?(slot: number): void;
   /** Present when the protocol is a neighbour source for others. */
   readonly linkable?: Linkable;
   /** Plain snapshot of the instance's state (typed arrays and numbers), for checkpoints. */

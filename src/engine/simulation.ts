@@ -32,6 +32,20 @@ export class Simulation {
   private readonly order: Int32Array;
   private readonly engineRandom: Random;
   private stopped = false;
+  private readonly attributeDraws: { values: Float64Array; draw: (random: Random) => number; random: Random }[] = [];
+  /** Joins and leaves, with every protocol told: what controls use to change the population. */
+  readonly membership = {
+    join: (): number => {
+      const slot = this.store.add(this.clock.cycle);
+      for (const { values, draw, random } of this.attributeDraws) values[slot] = draw(random);
+      for (const protocol of this.protocols.values()) protocol.onJoin?.(slot);
+      return slot;
+    },
+    leave: (slot: number): void => {
+      for (const protocol of this.protocols.values()) protocol.onLeave?.(slot);
+      this.store.remove(slot);
+    },
+  };
 
   constructor(readonly scenario: Scenario, registry: Registry) {
     this.streams = new RandomStreams(scenario.seed);
@@ -41,10 +55,9 @@ export class Simulation {
 
     for (let i = 0; i < scenario.size; i++) this.store.add(0);
     for (const [name, spec] of Object.entries(scenario.attributes)) {
-      const values = this.store.defineAttribute(name);
-      const draw = sampler(spec);
-      const random = this.streams.stream(`attribute/${name}`);
-      for (let i = 0; i < this.store.size; i++) values[this.store.liveSlot(i)] = draw(random);
+      const attribute = { values: this.store.defineAttribute(name), draw: sampler(spec), random: this.streams.stream(`attribute/${name}`) };
+      for (let i = 0; i < this.store.size; i++) attribute.values[this.store.liveSlot(i)] = attribute.draw(attribute.random);
+      this.attributeDraws.push(attribute);
     }
 
     for (const [name, spec] of Object.entries(scenario.protocols)) {
@@ -120,6 +133,7 @@ export class Simulation {
       random: this.streams.stream(stream),
       clock: this.clock,
       scenario: { size: this.scenario.size, cycles: this.scenario.cycles, seed: this.scenario.seed },
+      membership: this.membership,
       linkable(protocolName?: string): Linkable {
         if (protocolName === undefined) {
           for (const instance of sim.protocols.values()) if (instance.linkable) return instance.linkable;

@@ -97,6 +97,27 @@ export class Cyclon implements ProtocolInstance, Linkable {
     }
   }
 
+  /** A new node knows one random live node (the contact that introduced it). */
+  onJoin(slot: number): void {
+    const { store } = this.ctx;
+    const base = slot * this.stride;
+    const self = store.idOf[slot];
+    let count = 0;
+    if (store.size > 1) {
+      let contact = slot;
+      while (contact === slot) contact = store.liveSlot(this.ctx.random.int(store.size));
+      this.records[base] = store.idOf[contact];
+      this.stamps[base * 4 + this.stampOffset] = this.ctx.clock.cycle & 255;
+      count = 1;
+    }
+    this.records[base + this.cache] = count;
+    this.records[base + this.cache + 1] = self;
+  }
+
+  onLeave(slot: number): void {
+    this.records[slot * this.stride + this.cache] = 0;
+  }
+
   stepAll(order: Int32Array, count: number): void {
     this.slotOfId = this.ctx.store.idMap();
     this.now = this.ctx.clock.cycle & 255;
