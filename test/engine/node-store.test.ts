@@ -1,0 +1,58 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { NodeStore } from '../../src/engine/node-store.js';
+
+describe('node store', () => {
+  it('gives the first nodes ids equal to their slots', () => {
+    const store = new NodeStore(5);
+    for (let i = 0; i < 5; i++) expect(store.add(0)).toBe(i);
+    for (let i = 0; i < 5; i++) expect(store.idOf[i]).toBe(i);
+    expect(store.size).toBe(5);
+  });
+
+  it('never reuses an id, so a departed id stays detectably dead', () => {
+    const store = new NodeStore(3);
+    const slots = [store.add(0), store.add(0), store.add(0)];
+    const goneId = store.idOf[slots[1]];
+    store.remove(slots[1]);
+    expect(store.slotOf(goneId)).toBe(-1);
+    const reused = store.add(1);
+    expect(reused).toBe(slots[1]);
+    expect(store.idOf[reused]).toBe(3);
+    expect(store.slotOf(goneId)).toBe(-1);
+    expect(store.slotOf(3)).toBe(reused);
+    expect(store.joinedAt[reused]).toBe(1);
+  });
+
+  it('refuses to remove a dead slot or overfill', () => {
+    const store = new NodeStore(1);
+    const slot = store.add(0);
+    expect(() => store.add(0)).toThrow(/full/);
+    store.remove(slot);
+    expect(() => store.remove(slot)).toThrow(/no live node/);
+  });
+
+  it('keeps the live list, id map and free list consistent under any add/remove sequence', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat()), { maxLength: 300 }), (ops) => {
+      const capacity = 20;
+      const store = new NodeStore(capacity);
+      const model = new Map<number, number>(); // id -> slot
+      for (const [add, pick] of ops) {
+        if (add && store.size < capacity) {
+          const slot = store.add(0);
+          model.set(store.idOf[slot], slot);
+        } else if (!add && store.size > 0) {
+          const slot = store.liveSlot(pick % store.size);
+          model.delete(store.idOf[slot]);
+          store.remove(slot);
+        }
+      }
+      expect(store.size).toBe(model.size);
+      const live = new Set<number>();
+      for (let i = 0; i < store.size; i++) live.add(store.liveSlot(i));
+      expect([...live].sort()).toEqual([...model.values()].sort());
+      for (const [id, slot] of model) expect(store.slotOf(id)).toBe(slot);
+      for (let id = 0; id < store.idsIssued; id++) if (!model.has(id)) expect(store.slotOf(id)).toBe(-1);
+    }));
+  });
+});

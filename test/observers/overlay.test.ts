@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { collect, simulate } from '../helpers.js';
+
+describe('overlay observer', () => {
+  it('measures a ring lattice exactly (cycle 0 of a ring-initialised Cyclon)', async () => {
+    const n = 1000, c = 4;
+    const rows = collect(await simulate({
+      seed: 1, size: n, cycles: 0,
+      protocols: { cyclon: { type: 'cyclon', cache: c, shuffle: 2, init: { topology: 'ring' } } },
+      observers: { overlay: { type: 'overlay', sample: 50, sources: 3 } },
+    }));
+    expect(rows.get('0 overlay live')).toBe(n);
+    expect(rows.get('0 overlay indegree_mean')).toBe(c);
+    expect(rows.get('0 overlay indegree_std')).toBe(0);
+    expect(rows.get('0 overlay indegree_min')).toBe(c);
+    expect(rows.get('0 overlay indegree_max')).toBe(c);
+    expect(rows.get('0 overlay dead_links')).toBe(0);
+    expect(rows.get('0 overlay largest_component')).toBe(n);
+    // Node i links to i+1..i+c: of the c(c-1) ordered pairs among those, c(c-1)/2 are links.
+    expect(rows.get('0 overlay clustering')).toBeCloseTo(0.5, 12);
+    // From any source, c nodes lie at each distance 1, 2, ... around the ring.
+    let hops = 0;
+    for (let k = 1; k < n; k++) hops += Math.ceil(k / c);
+    expect(rows.get('0 overlay path_length')).toBeCloseTo(hops / (n - 1), 9);
+  });
+
+  it('counts dead links and splits components when nodes leave', async () => {
+    const simulation = await simulate({
+      seed: 1, size: 10, cycles: 0,
+      protocols: { cyclon: { type: 'cyclon', cache: 1, shuffle: 1, init: { topology: 'ring' } } },
+      observers: { overlay: { type: 'overlay', sample: 0, sources: 0 } },
+    });
+    // A directed ring 0 -> 1 -> ... -> 9 -> 0; removing nodes 3 and 7 leaves paths 8-9-0-1-2 and 4-5-6.
+    simulation.membership.leave(3);
+    simulation.membership.leave(7);
+    const rows = collect(simulation);
+    expect(rows.get('0 overlay live')).toBe(8);
+    expect(rows.get('0 overlay dead_links')).toBe(2);
+    expect(rows.get('0 overlay largest_component')).toBe(5);
+    expect(rows.has('0 overlay clustering')).toBe(false);
+  });
+});

@@ -1,0 +1,111 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Cyclon } from '../../src/protocols/cyclon.js';
+import { collect, simulate } from '../helpers.js';
+
+/** Every way a cache can be malformed, as a list of complaints (empty when sound). */
+function cacheProblems(cyclon: Cyclon, simulation: Awaited<ReturnType<typeof simulate>>): string[] {
+  const { store } = simulation;
+  const problems: string[] = [];
+  for (let i = 0; i < store.size; i++) {
+    const slot = store.liveSlot(i);
+    const owner = store.idOf[slot];
+    const degree = cyclon.degree(slot);
+    if (degree > cyclon.cache) problems.push(`node ${owner} holds ${degree} > ${cyclon.cache} entries`);
+    const seen = new Set<number>();
+    for (let k = 0; k < degree; k++) {
+      const id = cyclon.neighbor(slot, k);
+      if (id === owner) problems.push(`node ${owner} holds itself`);
+      if (seen.has(id)) problems.push(`node ${owner} holds ${id} twice`);
+      if (id < 0 || id >= store.idsIssued) problems.push(`node ${owner} holds ${id}, which never existed`);
+      seen.add(id);
+    }
+  }
+  return problems;
+}
+
+describe('cyclon', () => {
+  it('keeps every cache sound after every cycle, for any parameters', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.record({
+        size: fc.integer({ min: 2, max: 150 }),
+        cache: fc.integer({ min: 1, max: 30 }),
+        shuffleFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+        topology: fc.constantFrom('random', 'ring', 'star'),
+        seed: fc.nat(1000),
+      }),
+      async ({ size, cache, shuffleFraction, topology, seed }) => {
+        const c = Math.min(cache, size - 1);
+        const shuffle = 1 + Math.floor(shuffleFraction * (c - 1));
+        const simulation = await simulate({
+          seed, size, cycles: 8,
+          protocols: { cyclon: { type: 'cyclon', cache: c, shuffle, init: { topology } } },
+        });
+        const cyclon = simulation.protocols.get('cyclon') as Cyclon;
+        expect(cacheProblems(cyclon, simulation)).toEqual([]);
+        while (!simulation.done) {
+          simulation.runCycle(() => {});
+          expect(cacheProblems(cyclon, simulation)).toEqual([]);
+        }
+      },
+    ), { numRuns: 60 });
+  });
+
+  it('converges from a ring to in-degree mean c with a small spread (N = 10^4, c = 20, l = 8)', async () => {
+    const rows = collect(await simulate({
+      seed: 1, size: 10_000, cycles: 50,
+      protocols: { cyclon: { type: 'cyclon', cache: 20, shuffle: 8, init: { topology: 'ring' } } },
+      observers: { overlay: { type: 'overlay', every: 50, sample: 100, sources: 1 } },
+    }));
+    expect(rows.get('0 overlay indegree_std')).toBe(0); // a ring lattice: everyone has in-degree c
+    expect(rows.get('50 overlay indegree_mean')).toBe(20);
+    expect(rows.get('50 overlay indegree_std')).toBeLessThan(2.5);
+    expect(rows.get('50 overlay largest_component')).toBe(10_000);
+  });
+
+  it('drops the entry of a departed contact and never contacts it again', async () => {
+    const simulation = await simulate({
+      seed: 3, size: 50, cycles: 30,
+      protocols: { cyclon: { type: 'cyclon', cache: 5, shuffle: 3 } },
+    });
+    const cyclon = simulation.protocols.get('cyclon') as Cyclon;
+    const { store } = simulation;
+    const goneIds = [];
+    for (let k = 0; k < 25; k++) {
+      const slot = store.liveSlot(0);
+      goneIds.push(store.idOf[slot]);
+      simulation.membership.leave(slot);
+    }
+    const gone = new Set(goneIds);
+    const deadLinks = () => {
+      let dead = 0;
+      for (let i = 0; i < store.size; i++) {
+        const slot = store.liveSlot(i);
+        for (let k = 0; k < cyclon.degree(slot); k++) if (gone.has(cyclon.neighbor(slot, k))) dead++;
+      }
+      return dead;
+    };
+    let before = deadLinks();
+    expect(before).toBeGreaterThan(0);
+    while (!simulation.done) {
+      simulation.runCycle(() => {});
+      const now = deadLinks();
+      expect(now).toBeLessThanOrEqual(before);
+      before = now;
+    }
+    expect(before).toBe(0);
+  });
+
+  it('bootstraps a joining node from one live contact', async () => {
+    const simulation = await simulate({
+      seed: 2, size: 20, capacity: 21, cycles: 5,
+      protocols: { cyclon: { type: 'cyclon', cache: 4, shuffle: 2 } },
+    });
+    const cyclon = simulation.protocols.get('cyclon') as Cyclon;
+    const slot = simulation.membership.join();
+    expect(cyclon.degree(slot)).toBe(1);
+    expect(simulation.store.slotOf(cyclon.neighbor(slot, 0))).toBeGreaterThanOrEqual(0);
+    while (!simulation.done) simulation.runCycle(() => {});
+    expect(cyclon.degree(slot)).toBe(4);
+  });
+});
