@@ -24,16 +24,29 @@ async function guarded(action: () => Promise<void>): Promise<void> {
   }
 }
 
-/** "name: description (default ...)" lines for each parameter of a schema. */
+interface JsonSchemaNode {
+  description?: string; default?: unknown; type?: string; enum?: unknown[];
+  properties?: Record<string, JsonSchemaNode>; anyOf?: JsonSchemaNode[]; oneOf?: JsonSchemaNode[];
+}
+
+/** "key: type (default ...) - description" lines for each parameter of a schema; nested keys dotted. */
 function describeParams(schema: z.ZodType, indent: string): string[] {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
-    properties?: Record<string, { description?: string; default?: unknown; type?: string; enum?: unknown[] }>;
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+  const lines: string[] = [];
+  const walk = (properties: Record<string, JsonSchemaNode>, prefix: string) => {
+    for (const [key, p] of Object.entries(properties)) {
+      if (p.properties) {
+        walk(p.properties, `${prefix}${key}.`);
+        continue;
+      }
+      const variants = p.anyOf ?? p.oneOf;
+      const type = p.enum ? p.enum.map((v) => JSON.stringify(v)).join('|') : p.type ?? (variants ? 'one of several forms' : 'value');
+      const fallback = p.default === undefined ? '' : ` (default ${JSON.stringify(p.default)})`;
+      lines.push(`${indent}${prefix}${key}: ${type}${fallback}${p.description ? ` - ${p.description}` : ''}`);
+    }
   };
-  return Object.entries(json.properties ?? {}).map(([key, p]) => {
-    const type = p.enum ? p.enum.map((v) => JSON.stringify(v)).join('|') : p.type ?? 'value';
-    const fallback = p.default === undefined ? '' : ` (default ${JSON.stringify(p.default)})`;
-    return `${indent}${key}: ${type}${fallback}${p.description ? ` - ${p.description}` : ''}`;
-  });
+  walk(json.properties ?? {}, '');
+  return lines;
 }
 
 function list(): void {
