@@ -5,12 +5,18 @@
  * Slots are recycled; ids are not. A node keeps its id for its whole life, and a
  * new node always gets a fresh id, so an id held in some cache after its node left
  * is detectably dead (`slotOf(id) === -1`), just as PeerSim's Node objects are.
+ *
+ * A node may also go offline and come back with its id, slot and protocol state
+ * (a machine that reboots): `suspend` and `resume`. While offline it is not live,
+ * its id resolves to -1, and its slot is kept for it.
  */
 export class NodeStore {
   /** slot -> id of the node in it (meaningful only while `alive[slot]`). */
   readonly idOf: Int32Array;
   /** slot -> 1 while a live node occupies it. */
   readonly alive: Uint8Array;
+  /** slot -> 1 while its node is offline (suspended), keeping the slot. */
+  readonly offline: Uint8Array;
   /** slot -> cycle (or time) at which its node joined. */
   readonly joinedAt: Float64Array;
   /** Attribute name -> value per slot. */
@@ -30,6 +36,7 @@ export class NodeStore {
   constructor(readonly capacity: number) {
     this.idOf = new Int32Array(capacity);
     this.alive = new Uint8Array(capacity);
+    this.offline = new Uint8Array(capacity);
     this.joinedAt = new Float64Array(capacity);
     this.slotOfId = new Int32Array(Math.max(16, capacity)).fill(-1);
     this.live = new Int32Array(capacity);
@@ -41,6 +48,9 @@ export class NodeStore {
   }
 
   get size(): number { return this.liveCount; }
+
+  /** Slots neither live nor offline: how many more nodes `add` can take. */
+  get freeSlots(): number { return this.freeCount; }
 
   /** Number of ids ever issued: every id ever seen lies in [0, idsIssued). */
   get idsIssued(): number { return this.nextId; }
@@ -60,8 +70,34 @@ export class NodeStore {
     return slot;
   }
 
-  /** Removes the node in `slot`. O(1). Its id is never issued again. */
+  /** Removes the node in `slot` (live or offline) for good. O(1). Its id is never issued again. */
   remove(slot: number): void {
+    if (this.offline[slot]) {
+      this.offline[slot] = 0;
+    } else {
+      this.takeOffLiveList(slot);
+    }
+    this.free[this.freeCount++] = slot;
+  }
+
+  /** Takes the live node in `slot` offline: its id stops resolving, its slot and state stay. O(1). */
+  suspend(slot: number): void {
+    this.takeOffLiveList(slot);
+    this.offline[slot] = 1;
+  }
+
+  /** Brings the offline node in `slot` back with its old id. O(1). */
+  resume(slot: number, at: number): void {
+    if (!this.offline[slot]) throw new Error(`slot ${slot} holds no offline node`);
+    this.offline[slot] = 0;
+    this.alive[slot] = 1;
+    this.joinedAt[slot] = at;
+    this.slotOfId[this.idOf[slot]] = slot;
+    this.livePosition[slot] = this.liveCount;
+    this.live[this.liveCount++] = slot;
+  }
+
+  private takeOffLiveList(slot: number): void {
     if (!this.alive[slot]) throw new Error(`slot ${slot} holds no live node`);
     this.slotOfId[this.idOf[slot]] = -1;
     this.alive[slot] = 0;
@@ -70,7 +106,6 @@ export class NodeStore {
     this.live[position] = last;
     this.livePosition[last] = position;
     this.livePosition[slot] = -1;
-    this.free[this.freeCount++] = slot;
   }
 
   /** Slot of a live node's id, or -1 if that node has left (or the id was never issued). */

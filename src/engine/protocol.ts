@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Network } from './network.js';
 import type { NodeStore } from './node-store.js';
 import type { Random } from './random.js';
 
@@ -28,20 +29,31 @@ export interface Context {
   /** Cycles completed so far (0 during initialisation). */
   readonly clock: { readonly cycle: number };
   /** Scenario-level facts a plug-in may size itself by. */
-  readonly scenario: { readonly size: number; readonly cycles: number; readonly seed: number };
+  readonly scenario: { readonly size: number; readonly cycles: number; readonly seed: number; readonly dir: string };
   /** The neighbour source of another protocol instance, by name (PeerSim's `linkable` parameter); without a name, the first protocol that has one. */
   linkable(protocolName?: string): Linkable;
   /** Another protocol instance, by name, for plug-ins that read its state. */
   protocol(protocolName: string): ProtocolInstance;
   /** Membership changes, for controls (churn, failures): they keep every protocol informed. */
   readonly membership: Membership;
+  /** Reachability between nodes (partitions): protocols check it before an exchange when `partitioned`. */
+  readonly network: Network;
 }
 
+/** How a node went: `leave` (a session ended) or `fail` (a crash, an outage): counted apart. */
+export type Departure = 'leave' | 'fail';
+
 export interface Membership {
-  /** Adds a node with fresh attributes, tells every protocol (onJoin), returns its slot. */
+  /** Adds a new node with fresh attributes, tells every protocol (onJoin), returns its slot. */
   join(): number;
-  /** Removes the node in `slot`, telling every protocol first (onLeave). Its id is never reused. */
-  leave(slot: number): void;
+  /** Removes the node in `slot` for good, telling every protocol first (onLeave). Its id is never reused. */
+  leave(slot: number, how?: Departure): void;
+  /** Takes the node offline, keeping its id, slot and state, for `resume` later. */
+  suspend(slot: number, how?: Departure): void;
+  /** Brings an offline node back with its old id and state; protocols see onJoin(slot, true). */
+  resume(slot: number): void;
+  /** Cumulative counts since the start. */
+  readonly counts: { readonly joined: number; readonly left: number; readonly failed: number };
 }
 
 export interface ProtocolContext extends Context {
@@ -75,10 +87,13 @@ export interface ProtocolInstance {
   step(slot: number): void;
   /** Optional fast path: the same as calling step(order[i]) for i < count, in one tight loop. */
   stepAll?(order: Int32Array, count: number): void;
-  /** A node joined mid-run (its attributes are set): give it initial state (e.g. bootstrap its cache). */
-  onJoin?(slot: number): void;
-  /** A node is about to leave: clear what must not outlive it in this slot. */
-  onLeave?(slot: number): void;
+  /**
+   * A node joined mid-run (its attributes are set): give it initial state (e.g. bootstrap
+   * its cache). `returning` is true for an offline node coming back with its old state.
+   */
+  onJoin?(slot: number, returning: boolean): void;
+  /** A node is about to leave; `temporary` when it goes offline and may come back with its state. */
+  onLeave?(slot: number, temporary: boolean): void;
   /** Present when the protocol is a neighbour source for others. */
   readonly linkable?: Linkable;
   /** Plain snapshot of the instance's state (typed arrays and numbers), for checkpoints. */
@@ -91,8 +106,10 @@ export interface ObserverInstance {
 }
 
 export interface ControlInstance {
-  /** Acts on the simulation (churn, failures...). Returns true to stop the run. */
-  execute(): boolean | void;
+  /** Runs once after the protocols' init, before cycle 0 is observed (e.g. take offline who a trace says is down). */
+  init?(): void;
+  /** Acts at the start of cycle `cycle` (1-based), before the protocols step. Returns true to stop the run. */
+  execute(cycle: number): boolean | void;
 }
 
 export type ProtocolDefinition<P = any> = Definition<P, ProtocolInstance, ProtocolContext> & { readonly kind?: 'protocol' };

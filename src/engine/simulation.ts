@@ -1,6 +1,7 @@
 import { sampler } from './distributions.js';
 import { NodeStore } from './node-store.js';
-import type { Context, ControlInstance, Linkable, ObserverInstance, ProtocolInstance } from './protocol.js';
+import { Network } from './network.js';
+import type { Context, ControlInstance, Departure, Linkable, Membership, ObserverInstance, ProtocolInstance } from './protocol.js';
 import { RandomStreams, type Random } from './random.js';
 import type { Registry } from './registry.js';
 import { ScenarioError } from '../scenario/errors.js';
@@ -33,19 +34,39 @@ export class Simulation {
   private readonly engineRandom: Random;
   private stopped = false;
   private readonly attributeDraws: { values: Float64Array; draw: (random: Random) => number; random: Random }[] = [];
+  readonly network = new Network();
   /** Joins and leaves, with every protocol told: what controls use to change the population. */
-  readonly membership = {
-    join: (): number => {
-      const slot = this.store.add(this.clock.cycle);
-      for (const { values, draw, random } of this.attributeDraws) values[slot] = draw(random);
-      for (const protocol of this.protocols.values()) protocol.onJoin?.(slot);
-      return slot;
-    },
-    leave: (slot: number): void => {
-      for (const protocol of this.protocols.values()) protocol.onLeave?.(slot);
-      this.store.remove(slot);
-    },
-  };
+  readonly membership: Membership = (() => {
+    const counts = { joined: 0, left: 0, failed: 0 };
+    const depart = (slot: number, how: Departure, temporary: boolean) => {
+      for (const protocol of this.protocols.values()) protocol.onLeave?.(slot, temporary);
+      if (how === 'fail') counts.failed++;
+      else counts.left++;
+    };
+    return {
+      counts,
+      join: (): number => {
+        const slot = this.store.add(this.clock.cycle);
+        for (const { values, draw, random } of this.attributeDraws) values[slot] = draw(random);
+        for (const protocol of this.protocols.values()) protocol.onJoin?.(slot, false);
+        counts.joined++;
+        return slot;
+      },
+      leave: (slot: number, how: Departure = 'leave'): void => {
+        if (this.store.alive[slot]) depart(slot, how, false);
+        this.store.remove(slot);
+      },
+      suspend: (slot: number, how: Departure = 'leave'): void => {
+        depart(slot, how, true);
+        this.store.suspend(slot);
+      },
+      resume: (slot: number): void => {
+        this.store.resume(slot, this.clock.cycle);
+        for (const protocol of this.protocols.values()) protocol.onJoin?.(slot, true);
+        counts.joined++;
+      },
+    };
+  })();
 
   constructor(readonly scenario: Scenario, registry: Registry) {
     this.streams = new RandomStreams(scenario.seed);
@@ -63,18 +84,26 @@ export class Simulation {
     for (const [name, spec] of Object.entries(scenario.protocols)) {
       const definition = registry.protocols.get(spec.type)!;
       const context = { ...this.context(`protocols.${name}`, name, `protocol/${name}`), initRandom: this.streams.stream(`init/${name}`) };
-      this.protocols.set(name, definition.create(context, spec.params));
+      this.protocols.set(name, creating(`protocols.${name}`, () => definition.create(context, spec.params)));
     }
     for (const instance of this.protocols.values()) instance.init?.();
 
     for (const [name, spec] of Object.entries(scenario.controls)) {
-      const instance = registry.controls.get(spec.type)!.create(this.context(`controls.${name}`, name, `control/${name}`), spec.params);
+      const context = this.context(`controls.${name}`, name, `control/${name}`);
+      const instance = creating(`controls.${name}`, () => registry.controls.get(spec.type)!.create(context, spec.params));
       this.controls.push({ name, schedule: spec.schedule, instance });
     }
+    for (const { instance } of this.controls) instance.init?.();
     for (const [name, spec] of Object.entries(scenario.observers)) {
-      const instance = registry.observers.get(spec.type)!.create(this.context(`observers.${name}`, name, `observer/${name}`), spec.params);
+      const context = this.context(`observers.${name}`, name, `observer/${name}`);
+      const instance = creating(`observers.${name}`, () => registry.observers.get(spec.type)!.create(context, spec.params));
       this.observers.push({ name, schedule: spec.schedule, instance });
     }
+  }
+
+  /** A control instance by name (for tests and tools that read its state). */
+  control(name: string): ControlInstance | undefined {
+    return this.controls.find((c) => c.name === name)?.instance;
   }
 
   get done(): boolean {
@@ -95,7 +124,7 @@ export class Simulation {
   runCycle(sink: MetricSink): void {
     const next = this.clock.cycle + 1;
     for (const { schedule, instance } of this.controls) {
-      if (scheduled(schedule, next, this.scenario.cycles) && instance.execute() === true) this.stopped = true;
+      if (scheduled(schedule, next, this.scenario.cycles) && instance.execute(next) === true) this.stopped = true;
     }
     if (this.stopped) return;
     const count = this.shuffledOrder();
@@ -132,8 +161,9 @@ export class Simulation {
       store: this.store,
       random: this.streams.stream(stream),
       clock: this.clock,
-      scenario: { size: this.scenario.size, cycles: this.scenario.cycles, seed: this.scenario.seed },
+      scenario: { size: this.scenario.size, cycles: this.scenario.cycles, seed: this.scenario.seed, dir: this.scenario.dir },
       membership: this.membership,
+      network: this.network,
       linkable(protocolName?: string): Linkable {
         if (protocolName === undefined) {
           for (const instance of sim.protocols.values()) if (instance.linkable) return instance.linkable;
@@ -156,5 +186,15 @@ export class Simulation {
       throw new ScenarioError(askedFrom, `expected the name of a protocol declared before it (${known.join(', ') || 'none yet'}), found "${name}"`);
     }
     return instance;
+  }
+}
+
+/** Runs a plug-in's factory; a plain error there is a problem with that instance's configuration. */
+function creating<T>(path: string, create: () => T): T {
+  try {
+    return create();
+  } catch (error) {
+    if (error instanceof ScenarioError || !(error instanceof Error)) throw error;
+    throw new ScenarioError(path, error.message);
   }
 }

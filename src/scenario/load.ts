@@ -119,6 +119,7 @@ async function validate(raw: Record<string, unknown>, file: string, registry: Re
 
   return {
     name: top.name ?? basename(file, extname(file)),
+    dir: dirname(resolve(file)),
     seed: top.seed,
     size,
     capacity,

@@ -38,6 +38,8 @@ export interface ScheduledSpec extends InstanceSpec { readonly schedule: Schedul
 /** A validated scenario with every default filled in. */
 export interface Scenario {
   readonly name: string;
+  /** Folder of the scenario file: relative paths in it (plug-ins, traces) resolve from here. */
+  readonly dir: string;
   readonly seed: number;
   readonly size: number;
   readonly capacity: number;

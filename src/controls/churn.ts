@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { defineControl } from '../engine/protocol.js';
+import { amountSchema, resolveAmount } from './amount.js';
+
+const params = z.strictObject({
+  remove: amountSchema.default(0).describe('nodes removed each time: a count, or below 1 a fraction of the live nodes'),
+  add: amountSchema.default(0).describe('nodes added each time: a count, or below 1 a fraction of the live nodes'),
+  substitute: z.boolean().default(false).describe('add as many nodes as were removed (keeps the size constant); overrides add'),
+  min: z.number().int().min(0).default(0).describe('never remove below this many live nodes'),
+  max: z.number().int().positive().optional().describe('never add above this many live nodes; default: the capacity'),
+  how: z.enum(['leave', 'fail']).default('fail').describe('whether removed nodes count as left or failed'),
+});
+
+/**
+ * Steady churn, PeerSim's DynamicNetwork: each time it runs, remove random live nodes
+ * and add new ones (fresh ids, fresh attributes, protocols bootstrapped by onJoin).
+ */
+export const churn = defineControl({
+  type: 'churn',
+  description: 'steady churn: remove random live nodes and add new ones each time it runs (PeerSim DynamicNetwork)',
+  params,
+  check: (p, scenario) => (p.max !== undefined && p.max < p.min
+    ? [{ key: 'max', message: `expected max >= min (${p.min}), found ${p.max}` }]
+    : []),
+  create: (ctx, p) => ({
+    execute() {
+      const { store, membership, random } = ctx;
+      const removeCount = Math.min(resolveAmount(p.remove, store.size, random), Math.max(0, store.size - p.min));
+      for (let k = 0; k < removeCount; k++) membership.leave(store.liveSlot(random.int(store.size)), p.how);
+      const wanted = p.substitute ? removeCount : resolveAmount(p.add, store.size, random);
+      const room = Math.min(store.freeSlots, (p.max ?? store.capacity) - store.size);
+      for (let k = 0; k < Math.min(wanted, room); k++) membership.join();
+    },
+  }),
+});

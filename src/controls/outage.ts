@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { defineControl } from '../engine/protocol.js';
+
+const params = z.strictObject({
+  at: z.number().int().min(1).describe('cycle at whose start the region goes down'),
+  back: z.number().int().min(1).optional().describe('cycle at whose start its nodes return with their ids and state; default: never'),
+  region: z.union([z.number(), z.array(z.number()).min(1)]).describe('the region value(s) that go down'),
+  attribute: z.string().default('region').describe('the attribute holding each node\'s region'),
+});
+
+/** A fire, flood or power cut: every node of a region fails at once, and may come back. */
+export const outage = defineControl({
+  type: 'outage',
+  description: 'regional outage: the nodes of a region fail at once and optionally return',
+  params,
+  check: (p) => (p.back !== undefined && p.back <= p.at
+    ? [{ key: 'back', message: `expected a cycle after at (${p.at}), found ${p.back}` }]
+    : []),
+  create: (ctx, p) => {
+    const regions = new Set(Array.isArray(p.region) ? p.region : [p.region]);
+    let down: number[] = [];
+    return {
+      execute(cycle) {
+        const { store, membership } = ctx;
+        if (cycle === p.at) {
+          const values = store.attribute(p.attribute);
+          for (let i = 0; i < store.size; i++) if (regions.has(values[store.liveSlot(i)])) down.push(store.liveSlot(i));
+          for (const slot of down) membership.suspend(slot, 'fail');
+        } else if (cycle === p.back) {
+          // Nodes removed for good meanwhile (by other churn) stay gone.
+          for (const slot of down) if (store.offline[slot]) membership.resume(slot);
+          down = [];
+        }
+      },
+    };
+  },
+});
