@@ -53,13 +53,15 @@ export async function runScenario(file: string, options: RunOptions = {}): Promi
     wall_seconds: null as number | null,
     cycles_completed: 0,
     peak_rss_bytes: 0,
+    ...(scenario.engine === 'event' ? { events_processed: 0, simulated_time_ms: 0 } : {}),
     status: 'running' as RunStatus,
     error: null as string | null,
   };
   const writeManifest = () => writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeManifest();
 
-  const csv = new MetricsCsv(join(dir, 'metrics.csv'), { scenario: scenario.name, seed: scenario.seed, ...overrides });
+  const csv = new MetricsCsv(join(dir, 'metrics.csv'), { scenario: scenario.name, seed: scenario.seed, ...overrides },
+    scenario.engine === 'event' ? 'time' : 'cycle');
   let interrupted = false;
   const interrupt = () => { interrupted = true; };
   process.on('SIGINT', interrupt);
@@ -70,7 +72,7 @@ export async function runScenario(file: string, options: RunOptions = {}): Promi
     simulation.observe(sink);
     csv.flush();
     while (!simulation.done && !interrupted) {
-      simulation.runCycle(sink);
+      simulation.advance(sink);
       csv.flush();
       manifest.cycles_completed = simulation.clock.cycle;
       options.onCycle?.(simulation.clock.cycle, scenario.cycles);
@@ -90,6 +92,10 @@ export async function runScenario(file: string, options: RunOptions = {}): Promi
     manifest.ended = ended.toISOString();
     manifest.wall_seconds = (ended.getTime() - started.getTime()) / 1000;
     manifest.peak_rss_bytes = process.resourceUsage().maxRSS * 1024;
+    if (simulation.eventLoop) {
+      manifest.events_processed = simulation.eventLoop.processed;
+      manifest.simulated_time_ms = simulation.clock.time;
+    }
     writeManifest();
   }
   if (error !== undefined) throw error;

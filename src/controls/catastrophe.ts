@@ -18,25 +18,30 @@ export const catastrophe = defineControl({
   check: (p) => (p.select !== 'random' && !p.attribute
     ? [{ key: 'attribute', message: `expected an attribute name to rank by for select: ${p.select}, found nothing` }]
     : []),
-  create: (ctx, p) => ({
-    execute(cycle) {
-      if (cycle !== p.at) return;
-      const { store, membership, random } = ctx;
-      const victims = new Int32Array(store.size);
-      const n = store.copyLiveSlots(victims);
-      const count = Math.min(n, resolveAmount(p.amount, n, random));
-      if (p.select === 'random') {
-        for (let i = 0; i < count; i++) {
-          const j = i + random.int(n - i);
-          const t = victims[i]; victims[i] = victims[j]; victims[j] = t;
+  create: (ctx, p) => {
+    let done = false;
+    return {
+      execute(cycle) {
+        // At the first run at or after `at` (in the event engine, runs need not fall on whole cycles).
+        if (done || cycle < p.at) return;
+        done = true;
+        const { store, membership, random } = ctx;
+        const victims = new Int32Array(store.size);
+        const n = store.copyLiveSlots(victims);
+        const count = Math.min(n, resolveAmount(p.amount, n, random));
+        if (p.select === 'random') {
+          for (let i = 0; i < count; i++) {
+            const j = i + random.int(n - i);
+            const t = victims[i]; victims[i] = victims[j]; victims[j] = t;
+          }
+        } else {
+          const values = store.attribute(p.attribute!);
+          const sign = p.select === 'top' ? -1 : 1;
+          // Ties broken by slot, so the choice never depends on sort stability.
+          victims.sort((a, b) => sign * (values[a] - values[b]) || a - b);
         }
-      } else {
-        const values = store.attribute(p.attribute!);
-        const sign = p.select === 'top' ? -1 : 1;
-        // Ties broken by slot, so the choice never depends on sort stability.
-        victims.sort((a, b) => sign * (values[a] - values[b]) || a - b);
-      }
-      for (let i = 0; i < count; i++) membership.leave(victims[i], 'fail');
-    },
-  }),
+        for (let i = 0; i < count; i++) membership.leave(victims[i], 'fail');
+      },
+    };
+  },
 });

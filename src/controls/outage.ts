@@ -19,14 +19,17 @@ export const outage = defineControl({
   create: (ctx, p) => {
     const regions = new Set(Array.isArray(p.region) ? p.region : [p.region]);
     let down: number[] = [];
+    let phase: 'before' | 'down' | 'over' = 'before';
     return {
       execute(cycle) {
         const { store, membership } = ctx;
-        if (cycle === p.at) {
+        if (phase === 'before' && cycle >= p.at) {
+          phase = 'down';
           const values = store.attribute(p.attribute);
           for (let i = 0; i < store.size; i++) if (regions.has(values[store.liveSlot(i)])) down.push(store.liveSlot(i));
           for (const slot of down) membership.suspend(slot, 'fail');
-        } else if (cycle === p.back) {
+        } else if (phase === 'down' && p.back !== undefined && cycle >= p.back) {
+          phase = 'over';
           // Nodes removed for good meanwhile (by other churn) stay gone.
           for (const slot of down) if (store.offline[slot]) membership.resume(slot);
           down = [];

@@ -16,10 +16,20 @@ export const partition = defineControl({
   check: (p) => (p.end !== undefined && p.end <= p.start
     ? [{ key: 'end', message: `expected a cycle after start (${p.start}), found ${p.end}` }]
     : []),
-  create: (ctx, p) => ({
-    execute(cycle) {
-      if (cycle === p.start) ctx.network.partition(ctx.store.attribute(p.attribute), p.groups);
-      if (cycle === p.end) ctx.network.heal();
-    },
-  }),
+  create: (ctx, p) => {
+    const values = ctx.store.attribute(p.attribute);
+    let phase: 'before' | 'split' | 'healed' = 'before';
+    return {
+      execute(cycle) {
+        if (phase === 'before' && cycle >= p.start) {
+          phase = 'split';
+          ctx.network.partition(values, p.groups);
+        }
+        if (phase === 'split' && p.end !== undefined && cycle >= p.end) {
+          phase = 'healed';
+          ctx.network.heal();
+        }
+      },
+    };
+  },
 });

@@ -26,8 +26,12 @@ export interface Context {
   readonly store: NodeStore;
   /** The instance's own stream: `protocol/<name>`, `observer/<name>` or `control/<name>`. */
   readonly random: Random;
-  /** Cycles completed so far (0 during initialisation). */
-  readonly clock: { readonly cycle: number };
+  /** Cycles completed so far (0 during initialisation); in the event engine, periods elapsed and the time in ms. */
+  readonly clock: { readonly cycle: number; readonly time: number };
+  /** Which engine runs the scenario. */
+  readonly engine: 'cycle' | 'event';
+  /** Messages and timers: present in the event engine only. */
+  readonly transport?: Transport;
   /** Scenario-level facts a plug-in may size itself by. */
   readonly scenario: { readonly size: number; readonly cycles: number; readonly seed: number; readonly dir: string };
   /** The neighbour source of another protocol instance, by name (PeerSim's `linkable` parameter); without a name, the first protocol that has one. */
@@ -38,6 +42,26 @@ export interface Context {
   readonly membership: Membership;
   /** Reachability between nodes (partitions): protocols check it before an exchange when `partitioned`. */
   readonly network: Network;
+}
+
+/** The event-driven engine's messaging, as one protocol instance sees it. */
+export interface Transport {
+  /** Simulated time now, in ms. */
+  readonly now: number;
+  /** The engine's period (ms): how often each node's timer fires. */
+  readonly period: number;
+  /** How long a protocol should wait for a reply before giving up (ms). */
+  readonly timeoutAfter: number;
+  /**
+   * Sends message `kind` (0-7) of this protocol from the node in slot `from` to the node
+   * with id `to`, after the transport's latency. `payload` is the protocol's own
+   * reference (e.g. an index into its pooled message store). Returns false when the
+   * message is dropped at once: lost, or its destination offline or unreachable.
+   * A message whose destination has left by the time it arrives is dropped then.
+   */
+  send(from: number, to: number, kind: number, payload: number, bytes?: number): boolean;
+  /** A one-shot timer: onTimeout(slot, kind, payload) after `delay` ms, unless the node has left. Kinds 0-6. */
+  timeout(slot: number, delay: number, kind: number, payload: number): void;
 }
 
 /** How a node went: `leave` (a session ended) or `fail` (a crash, an outage): counted apart. */
@@ -94,6 +118,18 @@ export interface ProtocolInstance {
   onJoin?(slot: number, returning: boolean): void;
   /** A node is about to leave; `temporary` when it goes offline and may come back with its state. */
   onLeave?(slot: number, temporary: boolean): void;
+  /**
+   * Event engine: the node's periodic timer fired. Without it, the engine calls
+   * `step(slot)` instead: the exchange then happens atomically at that instant
+   * (PeerSim's CDScheduler running a cycle-driven protocol in the event engine).
+   */
+  onTimer?(slot: number): void;
+  /** Event engine: message `kind` sent with `transport.send` arrived at `slot` from node id `from`. */
+  onMessage?(slot: number, kind: number, from: number, payload: number): void;
+  /** Event engine: a timer set with `transport.timeout` fired. */
+  onTimeout?(slot: number, kind: number, payload: number): void;
+  /** Event engine: a message (kind >= 0) or timeout (kind -1) was dropped because its node left: free its payload. */
+  onUndelivered?(kind: number, payload: number): void;
   /** Present when the protocol is a neighbour source for others. */
   readonly linkable?: Linkable;
   /** Plain snapshot of the instance's state (typed arrays and numbers), for checkpoints. */

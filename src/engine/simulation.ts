@@ -1,4 +1,5 @@
 import { sampler } from './distributions.js';
+import { EventLoop } from './event-loop.js';
 import { NodeStore } from './node-store.js';
 import { Network } from './network.js';
 import type { Context, ControlInstance, Departure, Linkable, Membership, ObserverInstance, ProtocolInstance } from './protocol.js';
@@ -7,8 +8,8 @@ import type { Registry } from './registry.js';
 import { ScenarioError } from '../scenario/errors.js';
 import { scheduled, type Scenario, type Schedule } from '../scenario/schema.js';
 
-/** Receives each observed value: one CSV row. */
-export type MetricSink = (cycle: number, observer: string, metric: string, value: number) => void;
+/** Receives each observed value: one CSV row. `at` is the cycle, or the time in ms in the event engine. */
+export type MetricSink = (at: number, observer: string, metric: string, value: number) => void;
 
 interface Scheduled<I> { readonly name: string; readonly schedule: Schedule; readonly instance: I }
 
@@ -22,17 +23,26 @@ interface Scheduled<I> { readonly name: string; readonly schedule: Schedule; rea
  * nodes' aggregation steps, in the same order): PeerSim interleaves them per node
  * instead; with independent streams per protocol the difference is immaterial, and
  * a protocol-wide sweep lets each run one tight loop over its own arrays.
+ *
+ * With `engine: event` the same instances run in the event-driven engine
+ * (EventLoop): each node's timer fires every period at its own phase, messages take
+ * the transport's latency, and observers and controls run at simulated times (ms).
  */
 export class Simulation {
   readonly store: NodeStore;
   readonly streams: RandomStreams;
-  readonly clock = { cycle: 0 };
+  /** Cycles completed; in the event engine, whole periods elapsed and the time (ms). */
+  readonly clock = { cycle: 0, time: 0 };
+  /** The event engine's queue, network model and timers (event mode only). */
+  readonly eventLoop?: EventLoop;
   readonly protocols = new Map<string, ProtocolInstance>();
   private readonly observers: Scheduled<ObserverInstance>[] = [];
   private readonly controls: Scheduled<ControlInstance>[] = [];
   private readonly order: Int32Array;
   private readonly engineRandom: Random;
   private stopped = false;
+  /** Event engine: the last time (ms) at which controls and observers were considered. */
+  private checkpoint = 0;
   private readonly attributeDraws: { values: Float64Array; draw: (random: Random) => number; random: Random }[] = [];
   readonly network = new Network();
   /** Joins and leaves, with every protocol told: what controls use to change the population. */
@@ -49,6 +59,7 @@ export class Simulation {
         const slot = this.store.add(this.clock.cycle);
         for (const { values, draw, random } of this.attributeDraws) values[slot] = draw(random);
         for (const protocol of this.protocols.values()) protocol.onJoin?.(slot, false);
+        this.eventLoop?.startTimers(slot);
         counts.joined++;
         return slot;
       },
@@ -63,6 +74,7 @@ export class Simulation {
       resume: (slot: number): void => {
         this.store.resume(slot, this.clock.cycle);
         for (const protocol of this.protocols.values()) protocol.onJoin?.(slot, true);
+        this.eventLoop?.startTimers(slot);
         counts.joined++;
       },
     };
@@ -81,12 +93,20 @@ export class Simulation {
       this.attributeDraws.push(attribute);
     }
 
+    const protocolList: ProtocolInstance[] = [];
+    if (scenario.engine === 'event') {
+      this.eventLoop = new EventLoop(scenario.event, scenario.transport, this.store, this.network, protocolList,
+        this.engineRandom, this.streams.stream('transport'), this.clock);
+    }
     for (const [name, spec] of Object.entries(scenario.protocols)) {
       const definition = registry.protocols.get(spec.type)!;
       const context = { ...this.context(`protocols.${name}`, name, `protocol/${name}`), initRandom: this.streams.stream(`init/${name}`) };
-      this.protocols.set(name, creating(`protocols.${name}`, () => definition.create(context, spec.params)));
+      const instance = creating(`protocols.${name}`, () => definition.create(context, spec.params));
+      this.protocols.set(name, instance);
+      protocolList.push(instance);
     }
     for (const instance of this.protocols.values()) instance.init?.();
+    this.eventLoop?.start();
 
     for (const [name, spec] of Object.entries(scenario.controls)) {
       const context = this.context(`controls.${name}`, name, `control/${name}`);
@@ -110,13 +130,53 @@ export class Simulation {
     return this.stopped || this.clock.cycle >= this.scenario.cycles;
   }
 
-  /** Runs the observers scheduled at the current cycle. */
+  /** Where the run stands in the observers' and controls' unit: the cycle, or the time (ms) in the event engine. */
+  private get now(): number {
+    return this.eventLoop ? this.clock.time : this.clock.cycle;
+  }
+
+  /** The end of the run in that unit. */
+  private get end(): number {
+    return this.eventLoop ? this.scenario.cycles * this.scenario.event.period : this.scenario.cycles;
+  }
+
+  /** Runs the observers scheduled now. */
   observe(sink: MetricSink): void {
-    const cycle = this.clock.cycle;
+    const at = this.now;
     for (const { name, schedule, instance } of this.observers) {
-      if (scheduled(schedule, cycle, this.scenario.cycles)) {
-        instance.observe((metric, value) => sink(cycle, name, metric, value));
+      if (scheduled(schedule, at, this.end)) {
+        instance.observe((metric, value) => sink(at, name, metric, value));
       }
+    }
+  }
+
+  /** Runs one cycle, or in the event engine one period. */
+  advance(sink: MetricSink): void {
+    if (this.eventLoop) this.runPeriod(sink);
+    else this.runCycle(sink);
+  }
+
+  /**
+   * Event engine: handles events up to the end of the next period, stopping at each
+   * time where a control or observer is due (controls first; both see every event
+   * at or before that time).
+   */
+  runPeriod(sink: MetricSink): void {
+    const loop = this.eventLoop!;
+    const period = this.scenario.event.period;
+    const target = (Math.floor(this.checkpoint / period) + 1) * period;
+    while (!this.stopped) {
+      let next = target;
+      for (const { schedule } of [...this.controls, ...this.observers]) next = Math.min(next, nextTime(schedule, this.checkpoint, this.end));
+      loop.runUntil(next);
+      this.checkpoint = next;
+      this.clock.time = next;
+      this.clock.cycle = Math.floor(next / period);
+      for (const { schedule, instance } of this.controls) {
+        if (scheduled(schedule, next, this.end) && instance.execute(next / period) === true) this.stopped = true;
+      }
+      this.observe(sink);
+      if (next >= target) break;
     }
   }
 
@@ -136,10 +196,10 @@ export class Simulation {
     this.observe(sink);
   }
 
-  /** Runs from the initial state to the end, observing cycle 0 first. */
+  /** Runs from the initial state to the end, observing cycle (or time) 0 first. */
   run(sink: MetricSink): void {
     this.observe(sink);
-    while (!this.done) this.runCycle(sink);
+    while (!this.done) this.advance(sink);
   }
 
   /** Live slots in a fresh uniformly random order (Fisher-Yates on the engine stream). */
@@ -161,6 +221,9 @@ export class Simulation {
       store: this.store,
       random: this.streams.stream(stream),
       clock: this.clock,
+      engine: this.scenario.engine,
+      // A protocol's index is its position in the scenario: the one being created is next.
+      transport: path.startsWith('protocols.') ? this.eventLoop?.transport(this.protocols.size) : undefined,
       scenario: { size: this.scenario.size, cycles: this.scenario.cycles, seed: this.scenario.seed, dir: this.scenario.dir },
       membership: this.membership,
       network: this.network,
@@ -187,6 +250,15 @@ export class Simulation {
     }
     return instance;
   }
+}
+
+/** The first time after `after` at which `schedule` is due (Infinity if none before `end`). */
+function nextTime(schedule: Schedule, after: number, end: number): number {
+  const until = Math.min(schedule.until ?? end, end);
+  const k = after < schedule.from ? 0 : Math.floor((after - schedule.from) / schedule.every) + 1;
+  const grid = schedule.from + k * schedule.every;
+  if (grid <= until) return grid;
+  return schedule.final && after < end ? end : Infinity;
 }
 
 /** Runs a plug-in's factory; a plain error there is a problem with that instance's configuration. */

@@ -12,14 +12,15 @@ export class MetricsCsv {
   private readonly runColumns: string[];
   private pending: (string | number)[][] = [];
 
-  constructor(readonly path: string, run: Record<string, string | number>) {
+  /** `at` names the column of when a row was measured: `cycle`, or `time` (ms) in the event engine. */
+  constructor(readonly path: string, run: Record<string, string | number>, at: 'cycle' | 'time' = 'cycle') {
     this.fd = openSync(path, 'w');
     this.runColumns = Object.values(run).map(String);
-    writeSync(this.fd, stringify([[...Object.keys(run), 'cycle', 'observer', 'metric', 'value']]));
+    writeSync(this.fd, stringify([[...Object.keys(run), at, 'observer', 'metric', 'value']]));
   }
 
-  add(cycle: number, observer: string, metric: string, value: number): void {
-    this.pending.push([...this.runColumns, cycle, observer, metric, value]);
+  add(at: number, observer: string, metric: string, value: number): void {
+    this.pending.push([...this.runColumns, at, observer, metric, value]);
   }
 
   /** Writes every pending row to the file. */

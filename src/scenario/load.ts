@@ -125,6 +125,8 @@ async function validate(raw: Record<string, unknown>, file: string, registry: Re
     capacity,
     cycles: top.cycles,
     engine: top.engine,
+    event: { period: top.event.period, jitter: top.event.jitter, timeout: top.event.timeout ?? top.event.period },
+    transport: top.transport,
     plugins: top.plugins,
     attributes: top.attributes,
     protocols,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { distributionSchema, type Distribution } from '../engine/distributions.js';
+import type { EventSettings } from '../engine/event-loop.js';
+import { transportSchema, type TransportSpec } from '../engine/transport.js';
 
 /**
  * The scenario file's top level. Each protocol, observer and control block is
@@ -14,7 +16,13 @@ export const scenarioSchema = z.strictObject({
   size: z.number().int().positive().describe('number of nodes at the start'),
   capacity: z.number().int().positive().optional().describe('most nodes alive at once (slots to allocate); default: size'),
   cycles: z.number().int().min(0).describe('number of cycles to run'),
-  engine: z.literal('cycle').default('cycle').describe('cycle-driven (the event-driven engine is to come)'),
+  engine: z.enum(['cycle', 'event']).default('cycle').describe('cycle: lock-step rounds; event: timers, latency and messages (observer and control schedules then count in ms)'),
+  event: z.strictObject({
+    period: z.number().int().positive().default(1000).describe('each node\'s timer period per protocol (ms); the run lasts cycles x period'),
+    jitter: z.number().int().min(0).default(0).describe('each firing moves by a uniform offset within +-jitter ms'),
+    timeout: z.number().int().positive().optional().describe('how long protocols wait for a reply (ms); default: the period'),
+  }).default({ period: 1000, jitter: 0 }).describe('event engine settings'),
+  transport: transportSchema.default({ latency: { model: 'constant', value: 0 }, loss: 0, bandwidth: 0 }).describe('event engine network model'),
   plugins: z.array(z.string()).default([]).describe('modules (.ts, .js) defining more protocols, observers or controls; paths relative to the scenario file'),
   attributes: z.record(z.string(), distributionSchema).default({}).describe('per-node attributes and the distribution each is drawn from'),
   protocols: z.record(z.string(), instanceBlock).describe('protocol instances by name, each with its type and parameters'),
@@ -44,7 +52,9 @@ export interface Scenario {
   readonly size: number;
   readonly capacity: number;
   readonly cycles: number;
-  readonly engine: 'cycle';
+  readonly engine: 'cycle' | 'event';
+  readonly event: EventSettings;
+  readonly transport: TransportSpec;
   readonly plugins: readonly string[];
   readonly attributes: Readonly<Record<string, Distribution>>;
   readonly protocols: Readonly<Record<string, InstanceSpec>>;

@@ -1,0 +1,138 @@
+import { EventQueue } from './event-queue.js';
+import type { Network } from './network.js';
+import type { NodeStore } from './node-store.js';
+import type { ProtocolInstance, Transport } from './protocol.js';
+import type { Random } from './random.js';
+import { TransportModel, type TransportSpec } from './transport.js';
+
+export interface EventSettings {
+  /** Each node's timer period per protocol (ms). */
+  readonly period: number;
+  /** Each firing is moved by a uniform offset in [-jitter, +jitter] ms (0: strictly periodic after a random phase). */
+  readonly jitter: number;
+  /** How long protocols wait for a reply (ms). */
+  readonly timeout: number;
+}
+
+/*
+ * Event kinds, one byte: the protocol's index times 16, plus
+ *   0      its periodic timer (payload: the slot's timer generation),
+ *   1..7   a one-shot timeout of kind 0..6,
+ *   8..15  a message of kind 0..7.
+ * Destinations are node ids, not slots: an event for a node that left finds slotOf(id) = -1
+ * and is dropped, even if its slot was reused meanwhile.
+ */
+const TIMER = 0;
+const TIMEOUT = 1;
+const MESSAGE = 8;
+export const MAX_EVENT_PROTOCOLS = 16;
+
+/**
+ * The event-driven engine's core: the event queue, the network model, every node's
+ * periodic timers, and the Transport each protocol sends through.
+ */
+export class EventLoop {
+  readonly queue = new EventQueue();
+  readonly model: TransportModel;
+  /** Events handled so far (for the manifest and for events/s). */
+  processed = 0;
+  /** slot -> generation of its timers; bumped when a node (re)joins so timers of a former life die out. */
+  private readonly timerGeneration: Int32Array;
+  private readonly transports: Transport[];
+
+  constructor(
+    private readonly settings: EventSettings,
+    transportSpec: TransportSpec,
+    private readonly store: NodeStore,
+    private readonly network: Network,
+    private readonly protocols: readonly ProtocolInstance[],
+    private readonly random: Random,
+    transportRandom: Random,
+    private readonly clock: { cycle: number; time: number },
+  ) {
+    if (protocols.length > MAX_EVENT_PROTOCOLS) throw new Error(`the event engine runs at most ${MAX_EVENT_PROTOCOLS} protocols, found ${protocols.length}`);
+    this.model = new TransportModel(transportSpec, store, transportRandom);
+    this.timerGeneration = new Int32Array(store.capacity);
+    this.transports = protocols.map((_, index) => this.transportFor(index));
+  }
+
+  /** The Transport a protocol instance at `index` (scenario order) uses. */
+  transport(index: number): Transport {
+    return this.transports[index];
+  }
+
+  /** Starts the timers of every live node: each protocol's first firing at a random phase in [0, period). */
+  start(): void {
+    for (let i = 0; i < this.store.size; i++) this.startTimers(this.store.liveSlot(i));
+  }
+
+  /** Starts a (re)joining node's timers; any timers of its former life are void. */
+  startTimers(slot: number): void {
+    const generation = ++this.timerGeneration[slot];
+    const id = this.store.idOf[slot];
+    for (let p = 0; p < this.protocols.length; p++) {
+      const phase = this.queue.now + this.random.int(this.settings.period);
+      this.queue.schedule(phase, p * 16 + TIMER, id, id, generation);
+    }
+    this.model.place(slot);
+  }
+
+  /** Handles every event due at or before `time`, keeping the clock at each event's time. */
+  runUntil(time: number): void {
+    const queue = this.queue;
+    const clock = this.clock;
+    const period = this.settings.period;
+    let slotOfId = this.store.idMap();
+    while (queue.size > 0 && queue.peekTime() <= time) {
+      queue.pop();
+      this.processed++;
+      const kind = queue.kind;
+      const protocol = this.protocols[kind >> 4];
+      const sub = kind & 15;
+      const id = queue.destination;
+      if (id >= slotOfId.length) slotOfId = this.store.idMap();
+      const slot = slotOfId[id];
+      if (slot < 0) {
+        // The node left: its timers stop, messages to it are lost.
+        if (sub !== TIMER) protocol.onUndelivered?.(sub >= MESSAGE ? sub - MESSAGE : -1, queue.payload);
+        continue;
+      }
+      if (clock.time !== queue.now) {
+        clock.time = queue.now;
+        clock.cycle = Math.floor(queue.now / period);
+      }
+      if (sub >= MESSAGE) {
+        protocol.onMessage!(slot, sub - MESSAGE, queue.sender, queue.payload);
+      } else if (sub >= TIMEOUT) {
+        protocol.onTimeout?.(slot, sub - TIMEOUT, queue.payload);
+      } else if (queue.payload === this.timerGeneration[slot]) {
+        if (protocol.onTimer) protocol.onTimer(slot);
+        else protocol.step(slot);
+        if (!this.store.alive[slot]) continue;
+        const jitter = this.settings.jitter > 0 ? Math.round((2 * this.random.next() - 1) * this.settings.jitter) : 0;
+        this.queue.schedule(queue.now + Math.max(1, this.settings.period + jitter), kind, id, id, queue.payload);
+      }
+    }
+  }
+
+  private transportFor(index: number): Transport {
+    const loop = this;
+    return {
+      get now() { return loop.queue.now; },
+      period: this.settings.period,
+      timeoutAfter: this.settings.timeout,
+      send(from, to, kind, payload, bytes = 0) {
+        const target = loop.store.slotOf(to);
+        if (target < 0 || loop.model.lost()) return false;
+        if (loop.network.partitioned && !loop.network.reachable(from, target)) return false;
+        const at = loop.model.arrival(loop.queue.now, from, target, bytes);
+        loop.queue.schedule(at, index * 16 + MESSAGE + kind, to, loop.store.idOf[from], payload);
+        return true;
+      },
+      timeout(slot, delay, kind, payload) {
+        const id = loop.store.idOf[slot];
+        loop.queue.schedule(loop.queue.now + Math.max(0, Math.round(delay)), index * 16 + TIMEOUT + kind, id, id, payload);
+      },
+    };
+  }
+}
