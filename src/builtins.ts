@@ -2,11 +2,31 @@ import { Registry } from './engine/registry.js';
 import { cyclon } from './protocols/cyclon.js';
 import { oracle } from './protocols/oracle.js';
 import { overlay } from './observers/overlay.js';
+import { aggregation } from './protocols/aggregation.js';
+import { staticGraph } from './protocols/static-graph.js';
+import { aggregationObserver } from './observers/aggregation.js';
+import { churnObserver } from './observers/churn.js';
+import { churn } from './controls/churn.js';
+import { sessions } from './controls/sessions.js';
+import { catastrophe } from './controls/catastrophe.js';
+import { outage } from './controls/outage.js';
+import { partition } from './controls/partition.js';
+import { trace } from './controls/trace.js';
 
 /** Every built-in protocol, observer and control: adding one is one line here. */
 export function builtinRegistry(): Registry {
   return new Registry()
     .register(cyclon)
     .register(oracle)
-    .register(overlay);
+    .register(overlay)
+    .register(aggregation)
+    .register(staticGraph)
+    .register(aggregationObserver)
+    .register(churnObserver)
+    .register(churn)
+    .register(sessions)
+    .register(catastrophe)
+    .register(outage)
+    .register(partition)
+    .register(trace);
 }

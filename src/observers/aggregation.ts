@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { defineObserver, type Context, type ObserverInstance } from '../engine/protocol.js';
+import { Aggregation } from '../protocols/aggregation/aggregation.js';
+import { ScenarioError } from '../scenario/errors.js';
+
+const params = z.strictObject({
+  protocol: z.union([z.string(), z.array(z.string()).min(1)])
+    .describe('the aggregation instance to measure, or a list of independent instances to pool (see below)'),
+});
+type AggregationObserverParams = z.infer<typeof params>;
+
+/**
+ * How close the nodes' estimates are to the true aggregate and to each other.
+ *
+ * Estimates are taken over live nodes that take part in the current epoch (a node
+ * that joined mid-epoch has none yet); `true_value` is the exact aggregate of every
+ * live node's input, joiners included, since that is what the estimates should track.
+ * `convergence_factor` is this observation's variance over the previous one's: NaN at
+ * the first observation, which has nothing to compare with. Observed every cycle it is
+ * the paper's per-cycle factor ρ (1/(2√e) ≈ 0.303 for a uniform random peer).
+ * Count's estimates are Infinity at nodes no instance has reached yet, and so then
+ * are the mean and the errors.
+ *
+ * Given a list of independent instances (same function, own random streams), every
+ * metric is the mean over the instances, and `convergence_factor` is the ratio of
+ * their summed variances: the paper's ρ = E[σ²(i+1)]/E[σ²(i)] estimated over runs,
+ * which a single run from a peak only approximates (its first cycles depend on where
+ * the first fragments of the peak go).
+ */
+interface Measures {
+  participants: number; mean: number; variance: number; min: number; max: number;
+  trueValue: number; meanRelativeError: number; maxRelativeError: number;
+}
+
+class AggregationObserver implements ObserverInstance {
+  private readonly instances: Aggregation[];
+  private previousVariance = NaN;
+
+  constructor(private readonly ctx: Context, p: AggregationObserverParams) {
+    const names = Array.isArray(p.protocol) ? p.protocol : [p.protocol];
+    this.instances = names.map((name, i) => {
+      const instance = ctx.protocol(name);
+      if (!(instance instanceof Aggregation)) {
+        const path = `observers.${ctx.name}.protocol${Array.isArray(p.protocol) ? `.${i}` : ''}`;
+        throw new ScenarioError(path, `expected the name of an aggregation protocol, found "${name}" (of another type)`);
+      }
+      return instance;
+    });
+  }
+
+  observe(emit: (metric: string, value: number) => void): void {
+    const all = this.instances.map((instance) => this.measure(instance));
+    const mean = (key: keyof Measures) => all.reduce((sum, m) => sum + m[key], 0) / all.length;
+    const variance = mean('variance');
+    emit('participants', mean('participants'));
+    emit('mean', mean('mean'));
+    emit('variance', variance);
+    emit('min', mean('min'));
+    emit('max', mean('max'));
+    emit('true_value', mean('trueValue'));
+    emit('mean_rel_error', mean('meanRelativeError'));
+    emit('max_rel_error', mean('maxRelativeError'));
+    emit('convergence_factor', variance / this.previousVariance);
+    this.previousVariance = variance;
+  }
+
+  private measure(aggregation: Aggregation): Measures {
+    const { store } = this.ctx;
+    const truth = this.trueValue(aggregation);
+
+    // Two passes over the estimates: the mean, then squared deviations (the one-pass
+    // sum of squares cancels catastrophically once estimates agree to many digits).
+    let participants = 0, sum = 0, min = Infinity, max = -Infinity;
+    for (let i = 0; i < store.size; i++) {
+      const slot = store.liveSlot(i);
+      if (!aggregation.isParticipating(slot)) continue;
+      const x = aggregation.estimate(slot);
+      participants++;
+      sum += x;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    const mean = sum / participants;
+    let squares = 0, relativeErrors = 0, maxRelativeError = 0;
+    for (let i = 0; i < store.size; i++) {
+      const slot = store.liveSlot(i);
+      if (!aggregation.isParticipating(slot)) continue;
+      const x = aggregation.estimate(slot);
+      const delta = x - mean;
+      squares += delta * delta;
+      const relativeError = Math.abs(x - truth) / Math.abs(truth);
+      relativeErrors += relativeError;
+      if (relativeError > maxRelativeError || Number.isNaN(relativeError)) maxRelativeError = relativeError;
+    }
+    return {
+      participants,
+      mean,
+      variance: squares / participants,
+      min,
+      max,
+      trueValue: truth,
+      meanRelativeError: relativeErrors / participants,
+      maxRelativeError: participants === 0 ? NaN : maxRelativeError,
+    };
+  }
+
+  /** The exact aggregate over every live node's input. */
+  private trueValue(aggregation: Aggregation): number {
+    const { store } = this.ctx;
+    const n = store.size;
+    switch (aggregation.function) {
+      case 'count': return n;
+      case 'min':
+      case 'max': {
+        let extreme = aggregation.function === 'min' ? Infinity : -Infinity;
+        for (let i = 0; i < n; i++) {
+          const x = aggregation.input(store.liveSlot(i));
+          extreme = aggregation.function === 'min' ? Math.min(extreme, x) : Math.max(extreme, x);
+        }
+        return extreme;
+      }
+      default: {
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += aggregation.input(store.liveSlot(i));
+        return aggregation.function === 'sum' ? sum : sum / n;
+      }
+    }
+  }
+}
+
+export const aggregationObserver = defineObserver({
+  type: 'aggregation',
+  description: 'aggregation estimates: mean, variance, min, max, true value, relative errors, convergence factor',
+  params,
+  create: (ctx, p) => new AggregationObserver(ctx, p),
+});
