@@ -38,7 +38,7 @@ export class EventLoop {
   processed = 0;
   /** slot -> generation of its timers; bumped when a node (re)joins so timers of a former life die out. */
   private readonly timerGeneration: Int32Array;
-  private readonly transports: Transport[];
+  private readonly transports: Transport[] = [];
 
   constructor(
     private readonly settings: EventSettings,
@@ -50,15 +50,14 @@ export class EventLoop {
     transportRandom: Random,
     private readonly clock: { cycle: number; time: number },
   ) {
-    if (protocols.length > MAX_EVENT_PROTOCOLS) throw new Error(`the event engine runs at most ${MAX_EVENT_PROTOCOLS} protocols, found ${protocols.length}`);
     this.model = new TransportModel(transportSpec, store, transportRandom);
     this.timerGeneration = new Int32Array(store.capacity);
-    this.transports = protocols.map((_, index) => this.transportFor(index));
   }
 
   /** The Transport a protocol instance at `index` (scenario order) uses. */
   transport(index: number): Transport {
-    return this.transports[index];
+    if (index >= MAX_EVENT_PROTOCOLS) throw new Error(`the event engine runs at most ${MAX_EVENT_PROTOCOLS} protocols`);
+    return (this.transports[index] ??= this.transportFor(index));
   }
 
   /** Starts the timers of every live node: each protocol's first firing at a random phase in [0, period). */

@@ -58,6 +58,9 @@ class AggregationObserver implements ObserverInstance {
     emit('min', mean('min'));
     emit('max', mean('max'));
     emit('true_value', mean('trueValue'));
+    // Relative drift of the mean estimate from the truth: 0 while mass is conserved
+    // (atomic exchanges); non-atomic exchanges in the event engine move it.
+    emit('drift', mean('mean') / mean('trueValue') - 1);
     emit('mean_rel_error', mean('meanRelativeError'));
     emit('max_rel_error', mean('maxRelativeError'));
     emit('convergence_factor', variance / this.previousVariance);

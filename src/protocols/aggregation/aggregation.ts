@@ -1,5 +1,6 @@
 import type { Linkable, ProtocolContext, ProtocolInstance } from '../../engine/protocol.js';
 import type { Random } from '../../engine/random.js';
+import { SlabPool } from '../../engine/slab-pool.js';
 import { CountInstances } from './count-instances.js';
 import { Inputs } from './inputs.js';
 import type { AggregationFunction, AggregationParams } from './params.js';
@@ -8,6 +9,9 @@ import type { AggregationFunction, AggregationParams } from './params.js';
 const NONE = 0, AVERAGE = 1, MIN = 2, MAX = 3;
 
 const BATCH = 16;
+
+/** Event engine message kinds. */
+const REQUEST = 0, REPLY = 1;
 
 /**
  * Push-pull gossip aggregation (Jelasity, Montresor, Babaoglu 2005). Each cycle every
@@ -61,6 +65,11 @@ export class Aggregation implements ProtocolInstance {
   private readonly batchReplyLost = new Uint8Array(BATCH);
   /** Sum of early-loaded values; kept so those loads are not optimised away. */
   private prefetchSink = 0;
+  /**
+   * Event engine: one record per message in flight: the sender's state (its value, or
+   * its count instances), then the epoch it belongs to, then 1 if the reply is to be lost.
+   */
+  private payloads?: SlabPool<Float64Array>;
 
   constructor(private readonly ctx: ProtocolContext, private readonly p: AggregationParams) {
     const { store } = ctx;
@@ -243,6 +252,81 @@ export class Aggregation implements ProtocolInstance {
         x[qBase + k] = combined;
         if (!replyLost) x[pBase + k] = combined;
       }
+    }
+  }
+
+  /**
+   * Event engine: the timer fired at p: send p's state to a peer. The peer combines
+   * on arrival and answers with its state as it was; p combines when the answer
+   * arrives. Exchanges are no longer atomic: values move meanwhile, so averaging
+   * drifts from the true mean as it does in deployments.
+   */
+  onTimer(p: number): void {
+    this.prepareCycle();
+    const id = this.drawPeer(p);
+    if (id < 0 || this.requestLost || this.slotOfId[id] === p) return;
+    const pool = this.pool();
+    const record = pool.allocate();
+    const base = record * pool.width;
+    this.writeState(p, pool.data, base);
+    pool.data[base + pool.width - 2] = this.epochStart;
+    pool.data[base + pool.width - 1] = this.replyLost ? 1 : 0;
+    if (!this.ctx.transport!.send(p, id, REQUEST, record, 8 * (pool.width - 2))) pool.release(record);
+  }
+
+  onMessage(slot: number, kind: number, from: number, payload: number): void {
+    this.prepareCycle();
+    const pool = this.payloads!;
+    const base = payload * pool.width;
+    const data = pool.data;
+    const current = data[base + pool.width - 2] === this.epochStart && (this.everyoneParticipates || this.participating[slot] === 1);
+    if (kind === REQUEST && current) {
+      // Answer with our state as it was, then combine with what came.
+      const replyLost = data[base + pool.width - 1] === 1;
+      const scratch = this.scratchState(pool.width);
+      this.writeState(slot, scratch, 0);
+      this.combineFrom(slot, data, base);
+      for (let k = 0; k < pool.width - 2; k++) data[base + k] = scratch[k];
+      if (!replyLost && this.ctx.transport!.send(slot, from, REPLY, payload, 8 * (pool.width - 2))) return;
+    } else if (kind === REPLY && current) {
+      this.combineFrom(slot, data, base);
+    }
+    pool.release(payload);
+  }
+
+  onUndelivered(_kind: number, payload: number): void {
+    this.payloads?.release(payload);
+  }
+
+  private pool(): SlabPool<Float64Array> {
+    this.payloads ??= new SlabPool(1 + (this.counts ? this.counts.width : 0) + 2, (n) => new Float64Array(n));
+    return this.payloads;
+  }
+
+  private scratch?: Float64Array;
+  private scratchState(width: number): Float64Array {
+    if (!this.scratch || this.scratch.length < width) this.scratch = new Float64Array(width);
+    return this.scratch;
+  }
+
+  /** Copies the node's exchanged state to out[base...]: its value, then its count instances (count, sum). */
+  private writeState(slot: number, out: Float64Array, base: number): void {
+    out[base] = this.values[slot];
+    const counts = this.counts;
+    if (counts) for (let k = 0, width = counts.width; k < width; k++) out[base + 1 + k] = counts.values[slot * width + k];
+  }
+
+  /** Combines the node's state with a received one (laid out as writeState does), by the function's rule. */
+  private combineFrom(slot: number, data: Float64Array, base: number): void {
+    if (this.rule !== NONE) {
+      const a = this.values[slot], b = data[base];
+      this.values[slot] = this.rule === AVERAGE ? (a + b) / 2 : this.rule === MIN ? (a < b ? a : b) : (a > b ? a : b);
+    }
+    const counts = this.counts;
+    if (counts) {
+      const x = counts.values;
+      const width = counts.width;
+      for (let k = 0, n = counts.running; k < n; k++) x[slot * width + k] = (x[slot * width + k] + data[base + 1 + k]) / 2;
     }
   }
 
