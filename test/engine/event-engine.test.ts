@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { collect, simulate } from '../helpers.js';
+
+const geometricMean = (xs: number[]) => Math.exp(xs.reduce((sum, x) => sum + Math.log(x), 0) / xs.length);
+
+function averaging(engine: 'cycle' | 'event', latency?: Record<string, unknown>) {
+  return {
+    seed: 11, size: 10_000, cycles: 12, engine,
+    event: { period: 1000 },
+    transport: { latency: latency ?? { model: 'constant', value: 0 } },
+    protocols: {
+      oracle: { type: 'oracle' },
+      avg: { type: 'aggregation', function: 'average', sampler: 'oracle', init: { kind: 'uniform', a: 0, b: 1 } },
+    },
+    observers: { avg: { type: 'aggregation', protocol: 'avg', every: engine === 'event' ? 1000 : 1 } },
+  };
+}
+
+describe('event engine', () => {
+  it('reproduces the cycle-driven convergence factor of averaging with zero latency (within 0.02)', async () => {
+    const cycle = collect(await simulate(averaging('cycle')));
+    const event = collect(await simulate(averaging('event')));
+    const factor = (rows: Map<string, number>, unit: number) =>
+      geometricMean(Array.from({ length: 10 }, (_, i) => rows.get(`${(i + 1) * unit} avg convergence_factor`)!));
+    const cycleFactor = factor(cycle, 1);
+    const eventFactor = factor(event, 1000);
+    expect(Math.abs(eventFactor - cycleFactor)).toBeLessThanOrEqual(0.02);
+    // Even at zero latency a request waits behind the other events of its millisecond, so
+    // exchanges can overlap a little: the mean barely moves.
+    expect(Math.abs(event.get('10000 avg drift')!)).toBeLessThan(1e-3);
+  });
+
+  it('reports the drift of the mean when exchanges overlap (latency 100-400 ms, period 1 s)', async () => {
+    const rows = collect(await simulate(averaging('event', { model: 'uniform', min: 100, max: 400 })));
+    const drift = rows.get('12000 avg drift')!;
+    expect(Math.abs(drift)).toBeGreaterThan(1e-6);
+    expect(Math.abs(drift)).toBeLessThan(0.05);
+    expect(rows.get('12000 avg max_rel_error')).toBeLessThan(0.05);
+  });
+
+  it('is deterministic: the same seed gives the same rows', async () => {
+    const a = collect(await simulate(averaging('event', { model: 'uniform', min: 10, max: 100 })));
+    const b = collect(await simulate(averaging('event', { model: 'uniform', min: 10, max: 100 })));
+    expect([...a.entries()]).toEqual([...b.entries()]);
+  });
+
+  it('stops a departed node\'s timers and runs observers at their times', async () => {
+    const simulation = await simulate({
+      seed: 1, size: 100, cycles: 5, engine: 'event', event: { period: 100 },
+      protocols: { cyclon: { type: 'cyclon', cache: 5, shuffle: 2 } },
+      controls: { disaster: { type: 'catastrophe', at: 2, amount: 50, every: 50 } },
+      observers: { churn: { type: 'churn', every: 250 } },
+    });
+    const rows = new Map<string, number>();
+    simulation.run((at, observer, metric, value) => rows.set(`${at} ${metric}`, value));
+    expect([...new Set([...rows.keys()].map((k) => Number(k.split(' ')[0])))]).toEqual([0, 250, 500]);
+    expect(rows.get('250 live')).toBe(50);
+    // 100 timers per period for 2 periods, then 50: 100 + 100 + 50 + 50 + 50 firings, plus the ones at exactly 500.
+    expect(simulation.eventLoop!.processed).toBeGreaterThanOrEqual(350);
+    expect(simulation.eventLoop!.processed).toBeLessThanOrEqual(400);
+  });
+});
