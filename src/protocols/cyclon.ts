@@ -12,6 +12,20 @@ const params = z.strictObject({
 });
 export type CyclonParams = z.infer<typeof params>;
 
+/** Whether a word read over four stamp bytes holds the first in its low byte (see oldestIndex). */
+const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** The larger of two keys below 2^30, without a branch. */
+function maxKey(a: number, b: number): number {
+  const d = a - b;
+  return a - (d & (d >> 31));
+}
+
+/** 1 if `id` may be among the ids whose bits 0-4 and 5-9 set the two 32-bit filters (shift counts are taken mod 32). */
+function mayHold(low: number, high: number, id: number): number {
+  return (low >>> id) & (high >>> (id >>> 5)) & 1;
+}
+
 /**
  * Cyclon with enhanced shuffling (Voulgaris et al. 2005), exactly as SCIENCE.md states it.
  *
@@ -19,7 +33,8 @@ export type CyclonParams = z.infer<typeof params>;
  * `cache` neighbour ids, the entry count, the node's own id, then one byte per entry with the cycle (mod 256)
  * at which the entry was created. Storing that birth stamp instead of an age avoids
  * rewriting every entry each cycle; an entry cannot outlive `cache` of its holder's own
- * cycles (the oldest goes every cycle), so ages never wrap.
+ * cycles (the oldest goes every cycle), so ages never wrap. The owner's id word is -1
+ * while no live node holds the slot (see slotOf).
  */
 export class Cyclon implements ProtocolInstance, Linkable {
   readonly linkable = this;
@@ -29,13 +44,17 @@ export class Cyclon implements ProtocolInstance, Linkable {
   readonly stride: number;
   /** Record of slot s starts at s * stride: ids, then the entry count (at + cache), then the owner's id (at + cache + 1). */
   readonly records: Int32Array;
+  private readonly capacity: number;
   /** The same memory seen as bytes, for the birth stamps. */
   private readonly stamps: Uint8Array;
   private readonly stampOffset: number;
   private readonly order: Int32Array;
   // Scratch for one exchange, reused: no allocation on the hot path.
-  private readonly permP: Int32Array;
-  private readonly permQ: Int32Array;
+  /** Positions P and Q send from, in draw order; then the slots they overwrite first. */
+  private readonly sentP: Int32Array;
+  private readonly sentQ: Int32Array;
+  /** Marks of the positions drawn so far, for caches too large for a 32-bit mask. */
+  private readonly taken: Uint8Array;
   private readonly sendIds: Int32Array;
   private readonly sendStamps: Uint8Array;
   private readonly replyIds: Int32Array;
@@ -45,26 +64,37 @@ export class Cyclon implements ProtocolInstance, Linkable {
   /** The store's id -> slot table and the cycle stamp, refreshed before each sweep. */
   private slotOfId: Int32Array;
   private now = 0;
-  /** Predicted contact slots of the current batch of 16 initiators. */
+  /** Per initiator of the current batch of 16: its predicted contact's slot, then its actual one. */
   private readonly batchQ = new Int32Array(16);
+  /** Per initiator of the current batch: index of its oldest entry when the batch began. */
+  private readonly batchOldest = new Int32Array(16);
+  /**
+   * The protocol stream's generator itself (Random keeps it private): called from here,
+   * it is inlined, whereas Random.int's call site is shared by every stream.
+   */
+  private readonly draw: () => number;
 
   constructor(private readonly ctx: ProtocolContext, p: CyclonParams) {
     this.cache = p.cache;
     this.shuffleLength = p.shuffle;
     const recordBytes = 4 * (p.cache + 2) + p.cache;
     this.stride = Math.ceil(recordBytes / 64) * 16;
-    this.records = new Int32Array(ctx.store.capacity * this.stride);
+    this.capacity = ctx.store.capacity;
+    this.records = new Int32Array(this.capacity * this.stride);
+    for (let slot = 0; slot < this.capacity; slot++) this.records[slot * this.stride + p.cache + 1] = -1;
     this.stamps = new Uint8Array(this.records.buffer);
     this.stampOffset = 4 * (p.cache + 2);
-    this.order = new Int32Array(ctx.store.capacity);
-    this.permP = new Int32Array(p.cache);
-    this.permQ = new Int32Array(p.cache);
+    this.order = new Int32Array(this.capacity);
+    this.sentP = new Int32Array(p.shuffle);
+    this.sentQ = new Int32Array(p.shuffle);
+    this.taken = new Uint8Array(p.cache);
     this.sendIds = new Int32Array(p.shuffle);
     this.sendStamps = new Uint8Array(p.shuffle);
     this.replyIds = new Int32Array(p.shuffle);
     this.replyStamps = new Uint8Array(p.shuffle);
     this.topology = p.init.topology;
     this.slotOfId = ctx.store.idMap();
+    this.draw = ctx.random.generator();
   }
 
   private readonly topology: CyclonParams['init']['topology'];
@@ -115,7 +145,9 @@ export class Cyclon implements ProtocolInstance, Linkable {
   }
 
   onLeave(slot: number): void {
-    this.records[slot * this.stride + this.cache] = 0;
+    const base = slot * this.stride;
+    this.records[base + this.cache] = 0;
+    this.records[base + this.cache + 1] = -1; // no live node here: see slotOf
   }
 
   stepAll(order: Int32Array, count: number): void {
@@ -123,38 +155,49 @@ export class Cyclon implements ProtocolInstance, Linkable {
     this.now = this.ctx.clock.cycle & 255;
     const records = this.records;
     const stride = this.stride;
-    const stamps = this.stamps;
     const slotOfId = this.slotOfId;
     const c = this.cache;
-    const now = this.now;
-    const batch = this.batchQ;
-    const B = batch.length;
+    const capacity = this.capacity;
+    const contacts = this.batchQ;
+    const oldestAt = this.batchOldest;
+    const B = contacts.length;
     let sink = 0;
     for (let start = 0; start < count; start += B) {
       const end = Math.min(start + B, count);
-      // Group prefetch: three short loops of independent loads, so that the CPU keeps
-      // many cache misses in flight at once (JavaScript has no prefetch instruction).
-      // They only warm the caches; the exchanges below recompute everything.
+      // Group prefetch: loops of independent loads, so that the CPU keeps many cache
+      // misses in flight at once (JavaScript has no prefetch instruction): the batch's
+      // initiators, then the contacts they will pick.
       for (let i = start; i < end; i++) {
         const base = order[i] * stride;
         sink = (sink + records[base] + records[base + 16]) | 0;
       }
       for (let i = start; i < end; i++) {
         const base = order[i] * stride;
-        const n = records[base + c];
-        const stampBase = base * 4 + this.stampOffset;
-        let oldestIndex = 0, oldest = -1;
-        for (let k = 0; k < n; k++) {
-          const age = (now - stamps[stampBase + k]) & 255;
-          if (age > oldest) { oldest = age; oldestIndex = k; }
-        }
-        batch[i - start] = slotOfId[records[base + oldestIndex]];
+        const oldest = this.oldestIndex(base, records[base + c]);
+        oldestAt[i - start] = oldest;
+        // The contact's likely slot (see slotOf), checked by exchange.
+        const qId = records[base + oldest];
+        contacts[i - start] = qId < capacity ? qId : slotOfId[qId];
       }
+      // Kept apart from the loop above: a short loop lets all the batch's misses start at once.
       for (let i = start; i < end; i++) {
-        const q = batch[i - start];
+        const q = contacts[i - start];
         if (q >= 0) sink = (sink + records[q * stride] + records[q * stride + 16]) | 0;
       }
-      for (let i = start; i < end; i++) this.exchange(order[i]);
+      // The oldest index found above still holds unless an earlier exchange of this
+      // batch changed P's cache, i.e. P was its contact: `changed` is a 32-bit filter
+      // of those contacts' slots, checked exactly on a hit.
+      let changed = 0;
+      for (let i = start; i < end; i++) {
+        const p = order[i];
+        let oldest = oldestAt[i - start];
+        if ((changed >>> (p & 31)) & 1) {
+          for (let j = start; j < i; j++) if (contacts[j - start] === p) oldest = -1;
+        }
+        const q = this.exchange(p, oldest);
+        contacts[i - start] = q;
+        if (q >= 0) changed |= 1 << (q & 31);
+      }
     }
     this.prefetchSink = (this.prefetchSink + sink) | 0;
   }
@@ -164,96 +207,199 @@ export class Cyclon implements ProtocolInstance, Linkable {
       this.slotOfId = this.ctx.store.idMap();
       this.now = this.ctx.clock.cycle & 255;
     }
-    this.exchange(p);
+    this.exchange(p, -1);
   }
 
-  /** One shuffle initiated by the node in slot p. */
-  private exchange(p: number): void {
+  /** Index of the oldest of the n entries of the record at `base` (the first one on ties); 0 when empty. */
+  private oldestIndex(base: number, n: number): number {
+    const now = this.now;
+    // The largest key, age then lowest index, wins: no data-dependent branch.
+    let best = 0;
+    let k = 0;
+    if (littleEndian) {
+      // Four birth stamps per word, turned into four ages at once by a byte-wise
+      // subtraction (no borrow crosses bytes).
+      const records = this.records;
+      const first = base + this.cache + 2;
+      const now4 = Math.imul(now, 0x01010101);
+      for (; k + 4 <= n; k += 4) {
+        const word = records[first + (k >> 2)];
+        const ages = ((now4 | 0x80808080) - (word & 0x7f7f7f7f)) ^ ((now4 ^ ~word) & 0x80808080);
+        best = maxKey(best, ((ages & 0xff) << 8) | (255 - k));
+        best = maxKey(best, (ages & 0xff00) | (254 - k));
+        best = maxKey(best, ((ages >>> 8) & 0xff00) | (253 - k));
+        best = maxKey(best, ((ages >>> 16) & 0xff00) | (252 - k));
+      }
+    }
+    const stamps = this.stamps;
+    const stampBase = base * 4 + this.stampOffset;
+    for (; k < n; k++) best = maxKey(best, (((now - stamps[stampBase + k]) & 0xff) << 8) | (255 - k));
+    return n === 0 ? 0 : 255 - (best & 0xff);
+  }
+
+  /**
+   * Slot of the live node `id`, or -1. Until churn recycles slots, ids equal slots:
+   * trying that first saves a random read of the id -> slot table, and costs nothing
+   * since Q's record is read next anyway. A record's owner word names its node only
+   * while that node is live (-1 otherwise: see the constructor and onLeave).
+   */
+  private slotOf(id: number): number {
+    if (id < this.capacity && this.records[id * this.stride + this.cache + 1] === id) return id;
+    return this.slotOfId[id];
+  }
+
+  /**
+   * One shuffle initiated by the node in slot p, whose oldest entry is at `oldest`
+   * (-1: find it). Returns the contact's slot, or -1 if no exchange took place.
+   */
+  private exchange(p: number, oldest: number): number {
     const records = this.records;
     const stamps = this.stamps;
     const c = this.cache;
     const pBase = p * this.stride;
     const pStamps = pBase * 4 + this.stampOffset;
     let n = records[pBase + c];
-    if (n === 0) return;
-    const now = this.now;
+    if (n === 0) return -1;
 
     // The oldest neighbour Q is the one to shuffle with; its entry leaves P's cache.
-    let qIndex = 0;
-    let oldest = -1;
-    for (let i = 0; i < n; i++) {
-      const age = (now - stamps[pStamps + i]) & 255;
-      if (age > oldest) { oldest = age; qIndex = i; }
-    }
+    const qIndex = oldest >= 0 ? oldest : this.oldestIndex(pBase, n);
     const qId = records[pBase + qIndex];
     n--;
     records[pBase + qIndex] = records[pBase + n];
     stamps[pStamps + qIndex] = stamps[pStamps + n];
     records[pBase + c] = n;
-    const q = this.slotOfId[qId];
-    if (q < 0) return; // Q has left: the contact fails and its entry stays dropped.
+    const q = this.slotOf(qId);
+    if (q < 0) return -1; // Q has left: the contact fails and its entry stays dropped.
 
     // P sends itself (age 0) plus l-1 random other entries.
-    const random = this.ctx.random;
     const pId = records[pBase + c + 1];
+    const sentP = this.sentP, sendIds = this.sendIds, sendStamps = this.sendStamps;
     const sentByP = Math.min(this.shuffleLength - 1, n);
-    this.pickRandom(this.permP, n, sentByP, random);
-    this.sendIds[0] = pId;
-    this.sendStamps[0] = now;
+    this.pickRandom(sentP, n, sentByP);
+    sendIds[0] = pId;
+    sendStamps[0] = this.now;
     for (let k = 0; k < sentByP; k++) {
-      this.sendIds[k + 1] = records[pBase + this.permP[k]];
-      this.sendStamps[k + 1] = stamps[pStamps + this.permP[k]];
+      const at = sentP[k];
+      sendIds[k + 1] = records[pBase + at];
+      sendStamps[k + 1] = stamps[pStamps + at];
     }
 
-    // Q answers with l random entries of its own, then merges what P sent.
+    // Q answers with l random entries of its own; then each side merges what it got.
     const qBase = q * this.stride;
     const qStamps = qBase * 4 + this.stampOffset;
+    const sentQ = this.sentQ, replyIds = this.replyIds, replyStamps = this.replyStamps;
     const nq = records[qBase + c];
     const sentByQ = Math.min(this.shuffleLength, nq);
-    this.pickRandom(this.permQ, nq, sentByQ, random);
+    this.pickRandom(sentQ, nq, sentByQ);
     for (let k = 0; k < sentByQ; k++) {
-      this.replyIds[k] = records[qBase + this.permQ[k]];
-      this.replyStamps[k] = stamps[qStamps + this.permQ[k]];
+      const at = sentQ[k];
+      replyIds[k] = records[qBase + at];
+      replyStamps[k] = stamps[qStamps + at];
     }
-    records[qBase + c] = this.merge(qBase, qStamps, nq, qId, this.sendIds, this.sendStamps, sentByP + 1, this.permQ, sentByQ);
-    records[pBase + c] = this.merge(pBase, pStamps, n, pId, this.replyIds, this.replyStamps, sentByQ, this.permP, sentByP);
+    records[qBase + c] = this.merge(qBase, qStamps, nq, qId, sendIds, sendStamps, sentByP + 1, sentQ, sentByQ);
+    records[pBase + c] = this.merge(pBase, pStamps, n, pId, replyIds, replyStamps, sentByQ, sentP, sentByP);
+    return q;
   }
 
-  /** Puts a uniform random choice of `k` of the indices 0..n-1 in perm[0..k-1] (partial Fisher-Yates). */
-  private pickRandom(perm: Int32Array, n: number, k: number, random: Random): void {
-    for (let i = 0; i < n; i++) perm[i] = i;
-    for (let i = 0; i < k; i++) {
-      const j = i + random.int(n - i);
-      const t = perm[i]; perm[i] = perm[j]; perm[j] = t;
+  /**
+   * Puts k distinct positions drawn uniformly from 0..n-1 in picks[0..k-1], in draw
+   * order: by rejection (a position already drawn is drawn again), a uniformly random
+   * ordered choice, as a partial Fisher-Yates gives.
+   */
+  private pickRandom(picks: Int32Array, n: number, k: number): void {
+    const draw = this.draw;
+    if (n <= 32) {
+      // Two positions per draw: seedrandom's alea yields multiples of 2^-32, so u * n
+      // and (u * n - d1) * n are exact and (d1, d2) are the base-n digits of
+      // floor(u * n^2). Each of the n^2 pairs thus has probability (1 + e) / n^2
+      // with |e| <= n^2 / 2^32 <= 2.4e-7.
+      let taken = 0; // bit i: position i drawn
+      let i = 0;
+      while (i < k) {
+        const f = draw() * n;
+        const d1 = f | 0;
+        const d2 = ((f - d1) * n) | 0;
+        if (((taken >>> d1) & 1) === 0) {
+          taken |= 1 << d1;
+          picks[i++] = d1;
+        }
+        if (i < k && ((taken >>> d2) & 1) === 0) {
+          taken |= 1 << d2;
+          picks[i++] = d2;
+        }
+      }
+    } else {
+      // One position per draw, Math.floor(u * n) as Random.int computes it: a bias below n / 2^32.
+      const taken = this.taken;
+      for (let i = 0; i < k; i++) {
+        let d = (draw() * n) | 0;
+        while (taken[d]) d = (draw() * n) | 0;
+        taken[d] = 1;
+        picks[i] = d;
+      }
+      for (let i = 0; i < k; i++) taken[picks[i]] = 0;
     }
   }
 
   /**
-   * Cyclon's merge: drop entries naming the owner or already held; fill empty slots
-   * first, then overwrite the slots whose entries were sent away. Returns the new count.
+   * Cyclon's merge of `count` incoming entries into the cache of n entries at `base`:
+   * drop entries naming the owner or already held; fill empty slots first, then
+   * overwrite the slots whose entries were sent away (sent[0..sentCount-1], in order).
+   * Returns the new count. Uses up `ids`.
    */
   private merge(
     base: number, stampBase: number, n: number, selfId: number,
-    ids: Int32Array, birth: Uint8Array, count: number, sentSlots: Int32Array, sentCount: number,
+    ids: Int32Array, birth: Uint8Array, count: number, sent: Int32Array, sentCount: number,
   ): number {
     const records = this.records;
     const stamps = this.stamps;
-    const cache = this.cache;
+    // Find the incoming ids the cache holds, in one pass over it: two 32-bit filters of
+    // their bits 0-4 and 5-9 let most entries through without a search. A held id
+    // is replaced in `ids` by -1 - its position.
+    let low = 0, high = 0;
+    for (let e = 0; e < count; e++) {
+      low |= 1 << ids[e];
+      high |= 1 << (ids[e] >>> 5);
+    }
+    let held = 0;
+    for (let from = 0; from < n; from += 32) {
+      const to = Math.min(from + 32, n);
+      // Bit i - from: entry i may be held. Four entries per step, with no branch.
+      let hits = 0;
+      let i = from;
+      for (; i + 4 <= to; i += 4) {
+        const at = base + i;
+        hits |= (mayHold(low, high, records[at]) | (mayHold(low, high, records[at + 1]) << 1)
+          | (mayHold(low, high, records[at + 2]) << 2) | (mayHold(low, high, records[at + 3]) << 3)) << (i - from);
+      }
+      for (; i < to; i++) hits |= mayHold(low, high, records[base + i]) << (i - from);
+      while (hits !== 0) {
+        const i = from + 31 - Math.clz32(hits & -hits);
+        hits &= hits - 1;
+        const id = records[base + i];
+        for (let e = 0; e < count; e++) {
+          if (ids[e] === id) { ids[e] = -1 - i; held++; break; }
+        }
+      }
+    }
     let replaced = 0;
     for (let e = 0; e < count; e++) {
       const id = ids[e];
-      if (id === selfId) continue;
-      let held = false;
-      for (let i = base, last = base + n; i < last; i++) {
-        if (records[i] === id) { held = true; break; }
-      }
-      if (held) continue;
-      if (n < cache) {
+      if (id < 0 || id === selfId) continue;
+      if (n < this.cache) {
         records[base + n] = id;
         stamps[stampBase + n] = birth[e];
         n++;
       } else if (replaced < sentCount) {
-        const index = sentSlots[replaced++];
+        const index = sent[replaced++];
+        // Once overwritten, the entry sent from there no longer counts as held (the
+        // incoming ids being distinct, only one can name it).
+        if (held > 0) {
+          const mark = -1 - index;
+          for (let later = e + 1; later < count; later++) {
+            if (ids[later] === mark) { ids[later] = records[base + index]; held--; break; }
+          }
+        }
         records[base + index] = id;
         stamps[stampBase + index] = birth[e];
       } else {
