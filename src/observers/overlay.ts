@@ -4,7 +4,7 @@ import { defineObserver, type Context, type Linkable, type ObserverInstance } fr
 const params = z.strictObject({
   protocol: z.string().optional().describe('the neighbour source to measure; default: the first protocol that has one'),
   sample: z.number().int().min(0).default(1000).describe('nodes sampled for the clustering coefficient'),
-  sources: z.number().int().min(0).default(1).describe('BFS sources sampled for the path length (each costs a full BFS: about 0.7 s at 10^6 nodes)'),
+  sources: z.number().int().min(0).default(1).describe('BFS sources sampled for the path length (each costs a full BFS over every link)'),
 });
 type OverlayParams = z.infer<typeof params>;
 
@@ -24,7 +24,7 @@ class OverlayObserver implements ObserverInstance {
     this.links = ctx.linkable(p.protocol);
     const capacity = ctx.store.capacity;
     this.indegree = new Int32Array(capacity);
-    this.scratch = new Int32Array(capacity); // union-find parents, then BFS distances, then clustering marks
+    this.scratch = new Int32Array(capacity); // BFS distances, union-find parents, clustering marks in turn
     this.queue = new Int32Array(capacity);
   }
 
@@ -33,30 +33,47 @@ class OverlayObserver implements ObserverInstance {
     const live = store.size;
     emit('live', live);
     if (live === 0) return;
-    const { dead, largest } = this.scanLinks();
+    const dead = this.countInLinks();
     this.emitDegreeStats(emit);
     emit('dead_links', dead);
-    emit('largest_component', largest);
+    // Path lengths come first: a BFS that reaches every live node already proves they
+    // form one component, and then the union-find pass over every link is skipped.
+    const path = this.p.sources > 0 ? this.pathLength() : undefined;
+    emit('largest_component', path?.reachedAll ? live : this.largestComponent());
     if (this.p.sample > 0) emit('clustering', this.clustering());
-    if (this.p.sources > 0) emit('path_length', this.pathLength());
+    if (path) emit('path_length', path.mean);
   }
 
-  /**
-   * One pass over every link of every live node: in-degrees, dead links, and the
-   * undirected components (union-find by size with path halving). At 10^6 nodes
-   * this is 2*10^7 links, so each is looked up once and serves all three.
-   */
-  private scanLinks(): { dead: number; largest: number } {
+  /** In-degrees of live nodes (links from live nodes) and the number of dead links. */
+  private countInLinks(): number {
     const { store } = this.ctx;
     const links = this.links;
     const slotOfId = store.idMap();
     const indegree = this.indegree;
+    for (let i = 0; i < store.size; i++) indegree[store.liveSlot(i)] = 0;
+    let dead = 0;
+    for (let i = 0; i < store.size; i++) {
+      const u = store.liveSlot(i);
+      const d = links.degree(u);
+      for (let k = 0; k < d; k++) {
+        const id = links.neighbor(u, k);
+        const v = id < slotOfId.length ? slotOfId[id] : -1;
+        if (v < 0) dead++;
+        else indegree[v]++;
+      }
+    }
+    return dead;
+  }
+
+  /** Size of the largest component, links taken as undirected (union-find by size, path halving). */
+  private largestComponent(): number {
+    const { store } = this.ctx;
+    const links = this.links;
+    const slotOfId = store.idMap();
     const parent = this.scratch;
     const size = this.queue;
-    const live = store.size;
-    for (let i = 0; i < live; i++) {
+    for (let i = 0; i < store.size; i++) {
       const u = store.liveSlot(i);
-      indegree[u] = 0;
       parent[u] = u;
       size[u] = 1;
     }
@@ -67,16 +84,14 @@ class OverlayObserver implements ObserverInstance {
       }
       return x;
     };
-    let dead = 0;
     let largest = 1;
-    for (let i = 0; i < live; i++) {
+    for (let i = 0; i < store.size; i++) {
       const u = store.liveSlot(i);
       const d = links.degree(u);
       for (let k = 0; k < d; k++) {
         const id = links.neighbor(u, k);
         const v = id < slotOfId.length ? slotOfId[id] : -1;
-        if (v < 0) { dead++; continue; }
-        indegree[v]++;
+        if (v < 0) continue;
         let a = find(u), b = find(v);
         if (a === b) continue;
         if (size[a] < size[b]) { const t = a; a = b; b = t; }
@@ -85,7 +100,7 @@ class OverlayObserver implements ObserverInstance {
         if (size[a] > largest) largest = size[a];
       }
     }
-    return { dead, largest };
+    return largest;
   }
 
   /** In-degree mean, standard deviation (two passes: stable where sum-of-squares is not), min, max. */
@@ -141,12 +156,15 @@ class OverlayObserver implements ObserverInstance {
     return total / this.p.sample;
   }
 
-  /** Mean hop count from sampled sources to every live node they reach along live links. */
-  private pathLength(): number {
+  /**
+   * Mean hop count from sampled sources to every live node they reach along live links;
+   * and whether the first source reached every live node.
+   */
+  private pathLength(): { mean: number; reachedAll: boolean } {
     const { store, random } = this.ctx;
     const distance = this.scratch;
     const queue = this.queue;
-    let hops = 0, reached = 0;
+    let hops = 0, reached = 0, reachedAll = false;
     for (let s = 0; s < this.p.sources; s++) {
       distance.fill(-1);
       const source = store.liveSlot(random.int(store.size));
@@ -155,19 +173,21 @@ class OverlayObserver implements ObserverInstance {
       let head = 0, tail = 1;
       while (head < tail) {
         const u = queue[head++];
+        const next = distance[u] + 1;
         const d = this.links.degree(u);
         for (let k = 0; k < d; k++) {
           const v = store.slotOf(this.links.neighbor(u, k));
           if (v >= 0 && distance[v] < 0) {
-            distance[v] = distance[u] + 1;
-            hops += distance[v];
-            reached++;
+            distance[v] = next;
+            hops += next;
             queue[tail++] = v;
           }
         }
       }
+      reached += tail - 1;
+      if (s === 0) reachedAll = tail === store.size;
     }
-    return reached === 0 ? 0 : hops / reached;
+    return { mean: reached === 0 ? 0 : hops / reached, reachedAll };
   }
 }
 
