@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
+import { SlabPool } from '../engine/slab-pool.js';
+
+/** Event engine message kinds. */
+const REQUEST = 0, REPLY = 1;
+/** Words of a reply record: the request's sequence number, the entry count, then ids and stamps. */
+const REPLY_HEADER = 2;
 
 const params = z.strictObject({
   cache: z.number().int().min(1).max(255).default(20).describe('cache size c: neighbours each node keeps'),
@@ -9,6 +15,9 @@ const params = z.strictObject({
     topology: z.enum(['random', 'ring', 'star']).default('random')
       .describe('random: c random peers each; ring: the next c nodes of a ring lattice; star: everyone knows one bootstrap node'),
   }).default({ topology: 'random' }),
+  join: z.strictObject({
+    contacts: z.number().int().min(1).default(1).describe('random live nodes a joining node starts knowing'),
+  }).default({ contacts: 1 }),
 });
 export type CyclonParams = z.infer<typeof params>;
 
@@ -73,6 +82,16 @@ export class Cyclon implements ProtocolInstance, Linkable {
    * it is inlined, whereas Random.int's call site is shared by every stream.
    */
   private readonly draw: () => number;
+  private readonly contacts: number;
+  /** Whether a partition is in force this sweep (then each contact is checked). */
+  private partitioned = false;
+  /**
+   * Event engine: the request each node has in flight (a node starts one per period;
+   * a newer one supersedes it): the entries it sent (itself first), their count,
+   * its sequence number and when it left. Replies carry Q's entries in `replies`.
+   */
+  private pending?: { ids: Int32Array; stamps: Uint8Array; count: Uint8Array; sequence: Int32Array; sentAt: Float64Array };
+  private replies?: SlabPool<Int32Array>;
 
   constructor(private readonly ctx: ProtocolContext, p: CyclonParams) {
     this.cache = p.cache;
@@ -95,6 +114,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
     this.topology = p.init.topology;
     this.slotOfId = ctx.store.idMap();
     this.draw = ctx.random.generator();
+    this.contacts = p.join.contacts;
   }
 
   private readonly topology: CyclonParams['init']['topology'];
@@ -127,32 +147,39 @@ export class Cyclon implements ProtocolInstance, Linkable {
     }
   }
 
-  /** A new node knows one random live node (the contact that introduced it). */
-  onJoin(slot: number): void {
+  /**
+   * A new node starts knowing `join.contacts` random live nodes (those that
+   * introduced it); a node back from being offline keeps the cache it had.
+   */
+  onJoin(slot: number, returning = false): void {
     const { store } = this.ctx;
     const base = slot * this.stride;
     const self = store.idOf[slot];
+    this.records[base + this.cache + 1] = self;
+    if (returning) return;
     let count = 0;
-    if (store.size > 1) {
-      let contact = slot;
-      while (contact === slot) contact = store.liveSlot(this.ctx.random.int(store.size));
-      this.records[base] = store.idOf[contact];
-      this.stamps[base * 4 + this.stampOffset] = this.ctx.clock.cycle & 255;
-      count = 1;
+    const wanted = Math.min(this.contacts, this.cache, store.size - 1);
+    while (count < wanted) {
+      const id = store.idOf[store.liveSlot(this.ctx.random.int(store.size))];
+      if (id !== self && !this.holds(base, count, id)) {
+        this.records[base + count] = id;
+        this.stamps[base * 4 + this.stampOffset + count] = this.ctx.clock.cycle & 255;
+        count++;
+      }
     }
     this.records[base + this.cache] = count;
-    this.records[base + this.cache + 1] = self;
   }
 
-  onLeave(slot: number): void {
+  /** A node that goes offline keeps its cache for its return; one that leaves for good, not. */
+  onLeave(slot: number, temporary = false): void {
     const base = slot * this.stride;
-    this.records[base + this.cache] = 0;
+    if (!temporary) this.records[base + this.cache] = 0;
     this.records[base + this.cache + 1] = -1; // no live node here: see slotOf
+    if (this.pending) this.pending.count[slot] = 0;
   }
 
   stepAll(order: Int32Array, count: number): void {
-    this.slotOfId = this.ctx.store.idMap();
-    this.now = this.ctx.clock.cycle & 255;
+    this.refresh();
     const records = this.records;
     const stride = this.stride;
     const slotOfId = this.slotOfId;
@@ -203,11 +230,147 @@ export class Cyclon implements ProtocolInstance, Linkable {
   }
 
   step(p: number): void {
-    if (this.slotOfId !== this.ctx.store.idMap() || this.now !== (this.ctx.clock.cycle & 255)) {
-      this.slotOfId = this.ctx.store.idMap();
-      this.now = this.ctx.clock.cycle & 255;
-    }
+    this.refresh();
     this.exchange(p, -1);
+  }
+
+  /** What may change between sweeps or events: the id table, the cycle stamp, partitions. */
+  private refresh(): void {
+    this.slotOfId = this.ctx.store.idMap();
+    this.now = this.ctx.clock.cycle & 255;
+    this.partitioned = this.ctx.network.partitioned;
+  }
+
+  /**
+   * Event engine: the node's timer fired. It takes its oldest neighbour Q out of its
+   * cache and sends Q itself plus l-1 random entries; the entries stay in its cache
+   * until Q's reply replaces them. A request to a departed node gets no reply (Q's
+   * entry is gone already); a reply later than `timeoutAfter`, or overtaken by the
+   * node's next request, is ignored. Shuffles of different nodes overlap freely.
+   */
+  onTimer(p: number): void {
+    this.refresh();
+    const records = this.records;
+    const stamps = this.stamps;
+    const c = this.cache;
+    const pBase = p * this.stride;
+    const pStamps = pBase * 4 + this.stampOffset;
+    let n = records[pBase + c];
+    if (n === 0) return;
+    const qIndex = this.oldestIndex(pBase, n);
+    const qId = records[pBase + qIndex];
+    n--;
+    records[pBase + qIndex] = records[pBase + n];
+    stamps[pStamps + qIndex] = stamps[pStamps + n];
+    records[pBase + c] = n;
+
+    const pending = this.pendingRequests();
+    const l = this.shuffleLength;
+    const sent = Math.min(l - 1, n);
+    this.pickRandom(this.sentP, n, sent);
+    pending.ids[p * l] = records[pBase + c + 1];
+    pending.stamps[p * l] = this.now;
+    for (let k = 0; k < sent; k++) {
+      pending.ids[p * l + k + 1] = records[pBase + this.sentP[k]];
+      pending.stamps[p * l + k + 1] = stamps[pStamps + this.sentP[k]];
+    }
+    pending.count[p] = sent + 1;
+    const sequence = (pending.sequence[p] + 1) | 0;
+    pending.sequence[p] = sequence;
+    const transport = this.ctx.transport!;
+    pending.sentAt[p] = transport.now;
+    transport.send(p, qId, REQUEST, sequence, 8 * (sent + 1));
+  }
+
+  onMessage(slot: number, kind: number, from: number, payload: number): void {
+    this.refresh();
+    if (kind === REQUEST) this.answer(slot, from, payload);
+    else this.takeReply(slot, payload);
+  }
+
+  onUndelivered(kind: number, payload: number): void {
+    if (kind === REPLY) this.replies!.release(payload);
+  }
+
+  /** Q received P's request `sequence`: reply with l random entries, then merge P's into its cache. */
+  private answer(q: number, from: number, sequence: number): void {
+    const pending = this.pending!;
+    const p = this.slotOf(from);
+    if (p < 0 || pending.sequence[p] !== sequence || pending.count[p] === 0) return; // P left or moved on
+    const records = this.records;
+    const stamps = this.stamps;
+    const l = this.shuffleLength;
+    const qBase = q * this.stride;
+    const qStamps = qBase * 4 + this.stampOffset;
+    const nq = records[qBase + this.cache];
+    const sentByQ = Math.min(l, nq);
+    this.pickRandom(this.sentQ, nq, sentByQ);
+    const replies = this.replyPool();
+    const reply = replies.allocate();
+    const data = replies.data;
+    const at = reply * replies.width;
+    data[at] = sequence;
+    data[at + 1] = sentByQ;
+    for (let k = 0; k < sentByQ; k++) {
+      data[at + REPLY_HEADER + k] = records[qBase + this.sentQ[k]];
+      data[at + REPLY_HEADER + l + k] = stamps[qStamps + this.sentQ[k]];
+    }
+    const count = pending.count[p];
+    for (let k = 0; k < count; k++) {
+      this.sendIds[k] = pending.ids[p * l + k];
+      this.sendStamps[k] = pending.stamps[p * l + k];
+    }
+    records[qBase + this.cache] = this.merge(qBase, qStamps, nq, records[qBase + this.cache + 1], this.sendIds, this.sendStamps, count, this.sentQ, sentByQ);
+    if (!this.ctx.transport!.send(q, from, REPLY, reply, 8 * sentByQ)) replies.release(reply);
+  }
+
+  /** P received Q's reply: merge it, overwriting the entries P sent (where it still holds them). */
+  private takeReply(p: number, reply: number): void {
+    const replies = this.replies!;
+    const data = replies.data;
+    const at = reply * replies.width;
+    const pending = this.pending!;
+    const l = this.shuffleLength;
+    const fresh = pending.sequence[p] === data[at] && pending.count[p] > 0
+      && this.ctx.transport!.now - pending.sentAt[p] <= this.ctx.transport!.timeoutAfter;
+    if (fresh) {
+      const records = this.records;
+      const pBase = p * this.stride;
+      const n = records[pBase + this.cache];
+      // Where the entries P sent (after itself) sit now: other shuffles may have moved them.
+      let positions = 0;
+      for (let k = 1; k < pending.count[p]; k++) {
+        const id = pending.ids[p * l + k];
+        for (let i = 0; i < n; i++) if (records[pBase + i] === id) { this.sentP[positions++] = i; break; }
+      }
+      const count = data[at + 1];
+      for (let k = 0; k < count; k++) {
+        this.replyIds[k] = data[at + REPLY_HEADER + k];
+        this.replyStamps[k] = data[at + REPLY_HEADER + l + k];
+      }
+      const pStamps = pBase * 4 + this.stampOffset;
+      records[pBase + this.cache] = this.merge(pBase, pStamps, n, records[pBase + this.cache + 1], this.replyIds, this.replyStamps, count, this.sentP, positions);
+      pending.count[p] = 0;
+    }
+    replies.release(reply);
+  }
+
+  private pendingRequests(): NonNullable<Cyclon['pending']> {
+    const capacity = this.capacity;
+    const l = this.shuffleLength;
+    this.pending ??= {
+      ids: new Int32Array(capacity * l),
+      stamps: new Uint8Array(capacity * l),
+      count: new Uint8Array(capacity),
+      sequence: new Int32Array(capacity),
+      sentAt: new Float64Array(capacity),
+    };
+    return this.pending;
+  }
+
+  private replyPool(): SlabPool<Int32Array> {
+    this.replies ??= new SlabPool(REPLY_HEADER + 2 * this.shuffleLength, (n) => new Int32Array(n));
+    return this.replies;
   }
 
   /** Index of the oldest of the n entries of the record at `base` (the first one on ties); 0 when empty. */
@@ -269,7 +432,8 @@ export class Cyclon implements ProtocolInstance, Linkable {
     stamps[pStamps + qIndex] = stamps[pStamps + n];
     records[pBase + c] = n;
     const q = this.slotOf(qId);
-    if (q < 0) return -1; // Q has left: the contact fails and its entry stays dropped.
+    // Q has left, or a partition cuts it off: the contact fails and its entry stays dropped.
+    if (q < 0 || (this.partitioned && !this.ctx.network.reachable(p, q))) return -1;
 
     // P sends itself (age 0) plus l-1 random other entries.
     const pId = records[pBase + c + 1];

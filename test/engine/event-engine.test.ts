@@ -17,6 +17,35 @@ function averaging(engine: 'cycle' | 'event', latency?: Record<string, unknown>)
 }
 
 describe('event engine', () => {
+  it('runs Cyclon as messages and converges like the cycle-driven one (N = 10^4, c = 20, l = 5, 100 periods)', async () => {
+    const rows = collect(await simulate({
+      seed: 2, size: 10_000, cycles: 100, engine: 'event',
+      event: { period: 1000 },
+      transport: { latency: { model: 'uniform', min: 10, max: 100 } },
+      protocols: { cyclon: { type: 'cyclon', cache: 20, shuffle: 5, init: { topology: 'ring' } } },
+      observers: { overlay: { type: 'overlay', every: 100_000, sample: 100, sources: 1 } },
+    }));
+    // Between its timer and Q's reply (20-200 ms of each second) a node holds c - 1 entries.
+    expect(Math.abs(rows.get('100000 overlay indegree_mean')! - 20)).toBeLessThanOrEqual(0.5);
+    expect(rows.get('100000 overlay indegree_std')).toBeLessThan(3);
+    expect(rows.get('100000 overlay largest_component')).toBe(10_000);
+  });
+
+  it('drops a departed contact from Cyclon caches when its requests go unanswered', async () => {
+    const rows = collect(await simulate({
+      seed: 3, size: 2000, cycles: 60, engine: 'event',
+      event: { period: 1000 },
+      transport: { latency: { model: 'uniform', min: 10, max: 100 }, loss: 0.01 },
+      protocols: { cyclon: { type: 'cyclon', cache: 10, shuffle: 4 } },
+      controls: { disaster: { type: 'catastrophe', at: 10, amount: 0.5, every: 1000 } },
+      observers: { overlay: { type: 'overlay', every: 10_000, sample: 0, sources: 0 } },
+    }));
+    expect(rows.get('10000 overlay dead_links')).toBeGreaterThan(1000);
+    expect(rows.get('60000 overlay dead_links')).toBe(0);
+    expect(rows.get('60000 overlay live')).toBe(1000);
+    expect(rows.get('60000 overlay largest_component')).toBe(1000);
+  });
+
   it('reproduces the cycle-driven convergence factor of averaging with zero latency (within 0.02)', async () => {
     const cycle = collect(await simulate(averaging('cycle')));
     const event = collect(await simulate(averaging('event')));
@@ -47,7 +76,8 @@ describe('event engine', () => {
   it('stops a departed node\'s timers and runs observers at their times', async () => {
     const simulation = await simulate({
       seed: 1, size: 100, cycles: 5, engine: 'event', event: { period: 100 },
-      protocols: { cyclon: { type: 'cyclon', cache: 5, shuffle: 2 } },
+      // A static overlay does nothing when its timer fires: one event per firing.
+      protocols: { overlay: { type: 'static', degree: 5 } },
       controls: { disaster: { type: 'catastrophe', at: 2, amount: 50, every: 50 } },
       observers: { churn: { type: 'churn', every: 250 } },
     });
