@@ -19,8 +19,10 @@ export interface EventSettings {
  *   0      its periodic timer (payload: the slot's timer generation),
  *   1..7   a one-shot timeout of kind 0..6,
  *   8..15  a message of kind 0..7.
- * Destinations are node ids, not slots: an event for a node that left finds slotOf(id) = -1
- * and is dropped, even if its slot was reused meanwhile.
+ * Messages and timeouts go to node ids, not slots: one for a node that left finds
+ * slotOf(id) = -1 and is dropped, even if its slot was reused meanwhile. Timers go to
+ * slots and carry the slot's timer generation, which every departure and (re)join
+ * bumps: a stale timer is recognised with one read, and no id lookup.
  */
 const TIMER = 0;
 const TIMEOUT = 1;
@@ -32,13 +34,15 @@ export const MAX_EVENT_PROTOCOLS = 16;
  * periodic timers, and the Transport each protocol sends through.
  */
 export class EventLoop {
-  readonly queue = new EventQueue();
+  readonly queue: EventQueue;
   readonly model: TransportModel;
   /** Events handled so far (for the manifest and for events/s). */
   processed = 0;
   /** slot -> generation of its timers; bumped when a node (re)joins so timers of a former life die out. */
   private readonly timerGeneration: Int32Array;
   private readonly transports: Transport[] = [];
+  /** Whether a message's latency depends on its destination's slot (pairwise models). */
+  private readonly needsTarget: boolean;
 
   constructor(
     private readonly settings: EventSettings,
@@ -51,6 +55,9 @@ export class EventLoop {
     private readonly clock: { cycle: number; time: number },
   ) {
     this.model = new TransportModel(transportSpec, store, transportRandom);
+    // Room for every node's timers and a message or two each, so the queue rarely grows.
+    this.queue = new EventQueue({ capacity: Math.max(1024, store.capacity * 4) });
+    this.needsTarget = transportSpec.latency.model === 'coordinates' || transportSpec.latency.model === 'regions';
     this.timerGeneration = new Int32Array(store.capacity);
   }
 
@@ -68,12 +75,16 @@ export class EventLoop {
   /** Starts a (re)joining node's timers; any timers of its former life are void. */
   startTimers(slot: number): void {
     const generation = ++this.timerGeneration[slot];
-    const id = this.store.idOf[slot];
     for (let p = 0; p < this.protocols.length; p++) {
       const phase = this.queue.now + this.random.int(this.settings.period);
-      this.queue.schedule(phase, p * 16 + TIMER, id, id, generation);
+      this.queue.schedule(phase, p * 16 + TIMER, slot, slot, generation);
     }
     this.model.place(slot);
+  }
+
+  /** A node leaves (or goes offline): its pending timer firings become void. */
+  stopTimers(slot: number): void {
+    this.timerGeneration[slot]++;
   }
 
   /** Handles every event due at or before `time`, keeping the clock at each event's time. */
@@ -88,28 +99,31 @@ export class EventLoop {
       const kind = queue.kind;
       const protocol = this.protocols[kind >> 4];
       const sub = kind & 15;
-      const id = queue.destination;
-      if (id >= slotOfId.length) slotOfId = this.store.idMap();
-      const slot = slotOfId[id];
-      if (slot < 0) {
-        // The node left: its timers stop, messages to it are lost.
-        if (sub !== TIMER) protocol.onUndelivered?.(sub >= MESSAGE ? sub - MESSAGE : -1, queue.payload);
-        continue;
-      }
       if (clock.time !== queue.now) {
         clock.time = queue.now;
         clock.cycle = Math.floor(queue.now / period);
       }
-      if (sub >= MESSAGE) {
-        protocol.onMessage!(slot, sub - MESSAGE, queue.sender, queue.payload);
-      } else if (sub >= TIMEOUT) {
-        protocol.onTimeout?.(slot, sub - TIMEOUT, queue.payload);
-      } else if (queue.payload === this.timerGeneration[slot]) {
+      if (sub === TIMER) {
+        const slot = queue.destination;
+        const generation = queue.payload;
+        if (generation !== this.timerGeneration[slot]) continue; // a former life's timer
         if (protocol.onTimer) protocol.onTimer(slot);
         else protocol.step(slot);
-        if (!this.store.alive[slot]) continue;
+        if (generation !== this.timerGeneration[slot]) continue; // the node left meanwhile
         const jitter = this.settings.jitter > 0 ? Math.round((2 * this.random.next() - 1) * this.settings.jitter) : 0;
-        this.queue.schedule(queue.now + Math.max(1, this.settings.period + jitter), kind, id, id, queue.payload);
+        this.queue.schedule(queue.now + Math.max(1, this.settings.period + jitter), kind, slot, slot, generation);
+        continue;
+      }
+      const id = queue.destination;
+      if (id >= slotOfId.length) slotOfId = this.store.idMap();
+      const slot = slotOfId[id];
+      if (slot < 0) {
+        // The node left: messages and timeouts for it are lost.
+        protocol.onUndelivered?.(sub >= MESSAGE ? sub - MESSAGE : -1, queue.payload);
+      } else if (sub >= MESSAGE) {
+        protocol.onMessage!(slot, sub - MESSAGE, queue.sender, queue.payload);
+      } else {
+        protocol.onTimeout?.(slot, sub - TIMEOUT, queue.payload);
       }
     }
   }
@@ -121,9 +135,15 @@ export class EventLoop {
       period: this.settings.period,
       timeoutAfter: this.settings.timeout,
       send(from, to, kind, payload, bytes = 0) {
-        const target = loop.store.slotOf(to);
-        if (target < 0 || loop.model.lost()) return false;
-        if (loop.network.partitioned && !loop.network.reachable(from, target)) return false;
+        if (loop.model.lost()) return false;
+        // The destination's slot matters only to partitions and pairwise latencies;
+        // otherwise a message to a node that has left is dropped when it arrives.
+        let target = -1;
+        if (loop.needsTarget || loop.network.partitioned) {
+          target = loop.store.slotOf(to);
+          if (target < 0) return false;
+          if (loop.network.partitioned && !loop.network.reachable(from, target)) return false;
+        }
         const at = loop.model.arrival(loop.queue.now, from, target, bytes);
         loop.queue.schedule(at, index * 16 + MESSAGE + kind, to, loop.store.idOf[from], payload);
         return true;

@@ -56,8 +56,9 @@ export interface Transport {
    * Sends message `kind` (0-7) of this protocol from the node in slot `from` to the node
    * with id `to`, after the transport's latency. `payload` is the protocol's own
    * reference (e.g. an index into its pooled message store). Returns false when the
-   * message is dropped at once: lost, or its destination offline or unreachable.
-   * A message whose destination has left by the time it arrives is dropped then.
+   * message is dropped at once: lost, or (when a partition is in force or latency is
+   * pairwise) its destination offline or unreachable. A message whose destination has
+   * left by the time it arrives is dropped then (see onUndelivered).
    */
   send(from: number, to: number, kind: number, payload: number, bytes?: number): boolean;
   /** A one-shot timer: onTimeout(slot, kind, payload) after `delay` ms, unless the node has left. Kinds 0-6. */

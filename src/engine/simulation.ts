@@ -50,6 +50,7 @@ export class Simulation {
     const counts = { joined: 0, left: 0, failed: 0 };
     const depart = (slot: number, how: Departure, temporary: boolean) => {
       for (const protocol of this.protocols.values()) protocol.onLeave?.(slot, temporary);
+      this.eventLoop?.stopTimers(slot);
       if (how === 'fail') counts.failed++;
       else counts.left++;
     };
