@@ -110,8 +110,8 @@ export interface ProtocolInstance {
   init?(): void;
   /** One node's work for one cycle (PeerSim's CDProtocol.nextCycle). */
   step(slot: number): void;
-  /** Optional fast path: the same as calling step(order[i]) for i < count, in one tight loop. */
-  stepAll?(order: Int32Array, count: number): void;
+  /** Optional fast path: the same as calling step(order[i]) for from <= i < to, in one tight loop. */
+  stepAll?(order: Int32Array, from: number, to: number): void;
   /**
    * A node joined mid-run (its attributes are set): give it initial state (e.g. bootstrap
    * its cache). `returning` is true for an offline node coming back with its old state.

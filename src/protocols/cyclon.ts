@@ -178,7 +178,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
     if (this.pending) this.pending.count[slot] = 0;
   }
 
-  stepAll(order: Int32Array, count: number): void {
+  stepAll(order: Int32Array, from: number, to: number): void {
     this.refresh();
     const records = this.records;
     const stride = this.stride;
@@ -189,8 +189,8 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const oldestAt = this.batchOldest;
     const B = contacts.length;
     let sink = 0;
-    for (let start = 0; start < count; start += B) {
-      const end = Math.min(start + B, count);
+    for (let start = from; start < to; start += B) {
+      const end = Math.min(start + B, to);
       // Group prefetch: loops of independent loads, so that the CPU keeps many cache
       // misses in flight at once (JavaScript has no prefetch instruction): the batch's
       // initiators, then the contacts they will pick.

@@ -150,7 +150,7 @@ export class Aggregation implements ProtocolInstance {
    * touches memory far outside the CPU caches: the initiator's sampler record and
    * value, the id -> slot table, the peer's value.
    */
-  stepAll(order: Int32Array, count: number): void {
+  stepAll(order: Int32Array, from: number, to: number): void {
     this.prepareCycle();
     const peers = this.peers;
     const slotOfId = this.slotOfId;
@@ -161,8 +161,8 @@ export class Aggregation implements ProtocolInstance {
     const batchPeer = this.batchPeer;
     const batchReplyLost = this.batchReplyLost;
     let sink = 0;
-    for (let start = 0; start < count; start += BATCH) {
-      const end = Math.min(start + BATCH, count);
+    for (let start = from; start < to; start += BATCH) {
+      const end = Math.min(start + BATCH, to);
       // Warm the initiators' sampler records and state.
       for (let i = start; i < end; i++) {
         const p = order[i];
