@@ -6,16 +6,12 @@
 //   npm run build && node experiments/perf/cyclon.mjs [--runs 3] [--sizes 1000000,10000000]
 //
 // Prints a table and appends one line per configuration to results/perf/cyclon.tsv.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { median, option, report } from './report.mjs';
 
 const here = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 
 if (args[0] === '--child') {
   // One measured run: N, cycles. Prints a JSON line.
@@ -41,8 +37,6 @@ if (args[0] === '--child') {
 const runs = Number(option('runs', 3));
 const configs = option('sizes', '1000000,10000000').split(',').map(Number)
   .map((size) => ({ size, cycles: size >= 1e7 ? 5 : 20, runs: size >= 1e7 ? 1 : runs }));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const commit = (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return '-'; } })();
 
 const rows = [];
 for (const { size, cycles, runs: n } of configs) {
@@ -61,10 +55,4 @@ for (const { size, cycles, runs: n } of configs) {
     'bytes/node': (peakRss / size).toFixed(0),
   });
 }
-console.table(rows);
-
-const out = new URL('../../results/perf/cyclon.tsv', import.meta.url);
-mkdirSync(new URL('.', out), { recursive: true });
-const columns = ['date', 'commit', 'node', ...Object.keys(rows[0])];
-if (!existsSync(out)) writeFileSync(out, `${columns.join('\t')}\n`);
-for (const row of rows) appendFileSync(out, `${[new Date().toISOString(), commit, process.version, ...Object.values(row)].join('\t')}\n`);
+report('cyclon', rows);

@@ -13,17 +13,13 @@
 // process, so its peak RSS is its own; the table gives medians over --runs runs, and
 // one line per configuration is appended to results/perf/event-queue.tsv. Both
 // queues pop the same events in the same order: the checksum column must agree.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { median, option, report } from './report.mjs';
 import seedrandom from 'seedrandom';
 
 const here = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 
 const TIMER = 0;
 const REQUEST = 1;
@@ -157,8 +153,6 @@ const nodes = Number(option('nodes', 1e6));
 const events = Number(option('events', 1e7));
 const runs = Number(option('runs', 3));
 const configs = [['wheel', 'integer'], ['heap', 'integer'], ['wheel', 'fractional'], ['heap', 'fractional']];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const commit = (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return '-'; } })();
 
 // Runs alternate between configurations, so that drift on a shared machine hits all alike.
 const results = new Map(configs.map((c) => [c.join(' '), []]));
@@ -187,10 +181,4 @@ for (const [impl, timeModel] of configs) {
     checksum: xs[0].checksum,
   });
 }
-console.table(rows);
-
-const out = new URL('../../results/perf/event-queue.tsv', import.meta.url);
-mkdirSync(new URL('.', out), { recursive: true });
-const columns = ['date', 'commit', 'node', ...Object.keys(rows[0])];
-if (!existsSync(out)) writeFileSync(out, `${columns.join('\t')}\n`);
-for (const row of rows) appendFileSync(out, `${[new Date().toISOString(), commit, process.version, ...Object.values(row)].join('\t')}\n`);
+report('event-queue', rows);

@@ -6,16 +6,12 @@
 //   npm run build && node experiments/perf/event.mjs [--sizes 1000000] [--periods 5]
 //
 // Prints a table and appends one line per size to results/perf/event.tsv.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { option, report } from './report.mjs';
 
 const here = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 
 if (args[0] === '--child') {
   const [size, periods] = [Number(args[1]), Number(args[2])];
@@ -41,7 +37,6 @@ if (args[0] === '--child') {
 
 const periods = Number(option('periods', 5));
 const sizes = option('sizes', '1000000').split(',').map(Number);
-const commit = (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return '-'; } })();
 const rows = [];
 for (const size of sizes) {
   const child = spawnSync(process.execPath, ['--max-old-space-size=8192', here, '--child', String(size), String(periods)], { encoding: 'utf8' });
@@ -57,9 +52,4 @@ for (const size of sizes) {
     'bytes/node': (r.peakRss / size).toFixed(0),
   });
 }
-console.table(rows);
-const out = new URL('../../results/perf/event.tsv', import.meta.url);
-mkdirSync(new URL('.', out), { recursive: true });
-const columns = ['date', 'commit', 'node', ...Object.keys(rows[0])];
-if (!existsSync(out)) writeFileSync(out, `${columns.join('\t')}\n`);
-for (const row of rows) appendFileSync(out, `${[new Date().toISOString(), commit, process.version, ...Object.values(row)].join('\t')}\n`);
+report('event', rows);

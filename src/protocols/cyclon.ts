@@ -257,12 +257,8 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const pStamps = pBase * 4 + this.stampOffset;
     let n = records[pBase + c];
     if (n === 0) return;
-    const qIndex = this.oldestIndex(pBase, n);
-    const qId = records[pBase + qIndex];
+    const qId = this.takeOldest(pBase, n, -1);
     n--;
-    records[pBase + qIndex] = records[pBase + n];
-    stamps[pStamps + qIndex] = stamps[pStamps + n];
-    records[pBase + c] = n;
 
     const pending = this.pendingRequests();
     const l = this.shuffleLength;
@@ -412,6 +408,23 @@ export class Cyclon implements ProtocolInstance, Linkable {
   }
 
   /**
+   * Takes the oldest of the n entries of the record at `pBase` (at index `oldest`, or
+   * found when -1) out of the cache, moving the last entry into its place; returns its id.
+   */
+  private takeOldest(pBase: number, n: number, oldest: number): number {
+    const records = this.records;
+    const stamps = this.stamps;
+    const index = oldest >= 0 ? oldest : this.oldestIndex(pBase, n);
+    const id = records[pBase + index];
+    const last = n - 1;
+    const stampBase = pBase * 4 + this.stampOffset;
+    records[pBase + index] = records[pBase + last];
+    stamps[stampBase + index] = stamps[stampBase + last];
+    records[pBase + this.cache] = last;
+    return id;
+  }
+
+  /**
    * One shuffle initiated by the node in slot p, whose oldest entry is at `oldest`
    * (-1: find it). Returns the contact's slot, or -1 if no exchange took place.
    */
@@ -425,12 +438,8 @@ export class Cyclon implements ProtocolInstance, Linkable {
     if (n === 0) return -1;
 
     // The oldest neighbour Q is the one to shuffle with; its entry leaves P's cache.
-    const qIndex = oldest >= 0 ? oldest : this.oldestIndex(pBase, n);
-    const qId = records[pBase + qIndex];
+    const qId = this.takeOldest(pBase, n, oldest);
     n--;
-    records[pBase + qIndex] = records[pBase + n];
-    stamps[pStamps + qIndex] = stamps[pStamps + n];
-    records[pBase + c] = n;
     const q = this.slotOf(qId);
     // Q has left, or a partition cuts it off: the contact fails and its entry stays dropped.
     if (q < 0 || (this.partitioned && !this.ctx.network.reachable(p, q))) return -1;
