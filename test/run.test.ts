@@ -55,7 +55,7 @@ describe('runs', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest.status).toBe('completed');
     expect(manifest.cycles_completed).toBe(12);
-    expect(manifest.scenario.protocols.cyclon.params).toEqual({ cache: 10, shuffle: 4, init: { topology: 'random' } });
+    expect(manifest.scenario.protocols.cyclon.params).toEqual({ cache: 10, shuffle: 4, init: { topology: 'random' }, join: { contacts: 1 } });
     expect(manifest.scenario.observers.overlay.schedule).toEqual({ every: 3, from: 0, final: false });
     expect(manifest.node).toBe(process.version);
     expect(manifest.peak_rss_bytes).toBeGreaterThan(0);
