@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 import { SlabPool } from '../engine/slab-pool.js';
+import { PendingRequests } from './cyclon-pending.js';
 
 /** Event engine message kinds. */
 const REQUEST = 0, REPLY = 1;
@@ -87,10 +88,9 @@ export class Cyclon implements ProtocolInstance, Linkable {
   private partitioned = false;
   /**
    * Event engine: the request each node has in flight (a node starts one per period;
-   * a newer one supersedes it): the entries it sent (itself first), their count,
-   * its sequence number and when it left. Replies carry Q's entries in `replies`.
+   * a newer one supersedes it). Replies carry Q's entries in `replies`.
    */
-  private pending?: { ids: Int32Array; stamps: Uint8Array; count: Uint8Array; sequence: Int32Array; sentAt: Float64Array };
+  private pending?: PendingRequests;
   private replies?: SlabPool<Int32Array>;
 
   constructor(private readonly ctx: ProtocolContext, p: CyclonParams) {
@@ -175,7 +175,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const base = slot * this.stride;
     if (!temporary) this.records[base + this.cache] = 0;
     this.records[base + this.cache + 1] = -1; // no live node here: see slotOf
-    if (this.pending) this.pending.count[slot] = 0;
+    this.pending?.close(slot);
   }
 
   stepAll(order: Int32Array, from: number, to: number): void {
@@ -260,21 +260,13 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const qId = this.takeOldest(pBase, n, -1);
     n--;
 
-    const pending = this.pendingRequests();
-    const l = this.shuffleLength;
-    const sent = Math.min(l - 1, n);
+    const pending = (this.pending ??= new PendingRequests(this.capacity, this.shuffleLength));
+    const sent = Math.min(this.shuffleLength - 1, n);
     this.pickRandom(this.sentP, n, sent);
-    pending.ids[p * l] = records[pBase + c + 1];
-    pending.stamps[p * l] = this.now;
-    for (let k = 0; k < sent; k++) {
-      pending.ids[p * l + k + 1] = records[pBase + this.sentP[k]];
-      pending.stamps[p * l + k + 1] = stamps[pStamps + this.sentP[k]];
-    }
-    pending.count[p] = sent + 1;
-    const sequence = (pending.sequence[p] + 1) | 0;
-    pending.sequence[p] = sequence;
     const transport = this.ctx.transport!;
-    pending.sentAt[p] = transport.now;
+    const sequence = pending.begin(p, sent + 1, transport.now);
+    pending.set(p, 0, records[pBase + c + 1], this.now);
+    for (let k = 0; k < sent; k++) pending.set(p, k + 1, records[pBase + this.sentP[k]], stamps[pStamps + this.sentP[k]]);
     transport.send(p, qId, REQUEST, sequence, 8 * (sent + 1));
   }
 
@@ -292,7 +284,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
   private answer(q: number, from: number, sequence: number): void {
     const pending = this.pending!;
     const p = this.slotOf(from);
-    if (p < 0 || pending.sequence[p] !== sequence || pending.count[p] === 0) return; // P left or moved on
+    if (p < 0 || pending.sequence(p) !== sequence || pending.count(p) === 0) return; // P left or moved on
     const records = this.records;
     const stamps = this.stamps;
     const l = this.shuffleLength;
@@ -311,10 +303,10 @@ export class Cyclon implements ProtocolInstance, Linkable {
       data[at + REPLY_HEADER + k] = records[qBase + this.sentQ[k]];
       data[at + REPLY_HEADER + l + k] = stamps[qStamps + this.sentQ[k]];
     }
-    const count = pending.count[p];
+    const count = pending.count(p);
     for (let k = 0; k < count; k++) {
-      this.sendIds[k] = pending.ids[p * l + k];
-      this.sendStamps[k] = pending.stamps[p * l + k];
+      this.sendIds[k] = pending.id(p, k);
+      this.sendStamps[k] = pending.stamp(p, k);
     }
     records[qBase + this.cache] = this.merge(qBase, qStamps, nq, records[qBase + this.cache + 1], this.sendIds, this.sendStamps, count, this.sentQ, sentByQ);
     if (!this.ctx.transport!.send(q, from, REPLY, reply, 8 * sentByQ)) replies.release(reply);
@@ -327,16 +319,16 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const at = reply * replies.width;
     const pending = this.pending!;
     const l = this.shuffleLength;
-    const fresh = pending.sequence[p] === data[at] && pending.count[p] > 0
-      && this.ctx.transport!.now - pending.sentAt[p] <= this.ctx.transport!.timeoutAfter;
+    const fresh = pending.sequence(p) === data[at] && pending.count(p) > 0
+      && this.ctx.transport!.now - pending.sentAt(p) <= this.ctx.transport!.timeoutAfter;
     if (fresh) {
       const records = this.records;
       const pBase = p * this.stride;
       const n = records[pBase + this.cache];
       // Where the entries P sent (after itself) sit now: other shuffles may have moved them.
       let positions = 0;
-      for (let k = 1; k < pending.count[p]; k++) {
-        const id = pending.ids[p * l + k];
+      for (let k = 1; k < pending.count(p); k++) {
+        const id = pending.id(p, k);
         for (let i = 0; i < n; i++) if (records[pBase + i] === id) { this.sentP[positions++] = i; break; }
       }
       const count = data[at + 1];
@@ -346,22 +338,9 @@ export class Cyclon implements ProtocolInstance, Linkable {
       }
       const pStamps = pBase * 4 + this.stampOffset;
       records[pBase + this.cache] = this.merge(pBase, pStamps, n, records[pBase + this.cache + 1], this.replyIds, this.replyStamps, count, this.sentP, positions);
-      pending.count[p] = 0;
+      pending.close(p);
     }
     replies.release(reply);
-  }
-
-  private pendingRequests(): NonNullable<Cyclon['pending']> {
-    const capacity = this.capacity;
-    const l = this.shuffleLength;
-    this.pending ??= {
-      ids: new Int32Array(capacity * l),
-      stamps: new Uint8Array(capacity * l),
-      count: new Uint8Array(capacity),
-      sequence: new Int32Array(capacity),
-      sentAt: new Float64Array(capacity),
-    };
-    return this.pending;
   }
 
   private replyPool(): SlabPool<Int32Array> {
