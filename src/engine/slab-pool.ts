@@ -11,8 +11,6 @@ export class SlabPool<T extends NumberArray> {
   private free: Int32Array;
   private freeCount = 0;
   private used = 0;
-  /** Records handed out and not yet released (for leak checks). */
-  live = 0;
 
   constructor(readonly width: number, private readonly make: (length: number) => T, capacity = 1024) {
     this.data = make(width * capacity);
@@ -20,7 +18,6 @@ export class SlabPool<T extends NumberArray> {
   }
 
   allocate(): number {
-    this.live++;
     if (this.freeCount > 0) return this.free[--this.freeCount];
     if (this.used * this.width >= this.data.length) {
       const grown = this.make(this.data.length * 2);
@@ -31,7 +28,6 @@ export class SlabPool<T extends NumberArray> {
   }
 
   release(index: number): void {
-    this.live--;
     if (this.freeCount === this.free.length) {
       const grown = new Int32Array(this.free.length * 2);
       grown.set(this.free);

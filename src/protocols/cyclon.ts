@@ -579,11 +579,6 @@ export class Cyclon implements ProtocolInstance, Linkable {
     return n === 0 ? -1 : this.records[slot * this.stride + random.int(n)];
   }
 
-  /** Age of `slot`'s i-th entry, in cycles. */
-  age(slot: number, i: number): number {
-    return (this.ctx.clock.cycle - this.stamps[slot * this.stride * 4 + this.stampOffset + i]) & 255;
-  }
-
   snapshot(): Record<string, unknown> {
     return { records: this.records, prefetchSink: this.prefetchSink };
   }
