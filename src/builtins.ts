@@ -1,6 +1,7 @@
 import { Registry } from './engine/registry.js';
 import { cyclon } from './protocols/cyclon.js';
 import { oracle } from './protocols/oracle.js';
+import { newscast } from './protocols/newscast.js';
 import { overlay } from './observers/overlay.js';
 import { aggregation } from './protocols/aggregation.js';
 import { staticGraph } from './protocols/static-graph.js';
@@ -18,6 +19,7 @@ export function builtinRegistry(): Registry {
   return new Registry()
     .register(cyclon)
     .register(oracle)
+    .register(newscast)
     .register(overlay)
     .register(aggregation)
     .register(staticGraph)

@@ -15,6 +15,7 @@ export {
 export { builtinRegistry } from './builtins.js';
 export { cyclon, Cyclon, type CyclonParams } from './protocols/cyclon.js';
 export { oracle } from './protocols/oracle.js';
+export { newscast } from './protocols/newscast.js';
 export { overlay } from './observers/overlay.js';
 export { aggregation, Aggregation, CountInstances, type AggregationFunction, type AggregationParams } from './protocols/aggregation.js';
 export { staticGraph } from './protocols/static-graph.js';
