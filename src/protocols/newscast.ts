@@ -104,8 +104,8 @@ class Newscast implements ProtocolInstance, Linkable {
     let count = 0;
     ids[count] = store.idOf[p]; times[count++] = clock.cycle;
     ids[count] = store.idOf[q]; times[count++] = clock.cycle;
-    for (const slot of [p, q]) {
-      const base = slot * this.stride;
+    for (let side = 0; side < 2; side++) {
+      const base = (side === 0 ? p : q) * this.stride;
       for (let k = 0, n = this.records[base + 2 * this.c]; k < n; k++) {
         ids[count] = this.records[base + k];
         times[count++] = this.records[base + this.c + k];
