@@ -6,7 +6,7 @@ export { distributionSchema, sampler, type Distribution } from './engine/distrib
 export { Simulation, type MetricSink } from './engine/simulation.js';
 export { Registry, type AnyDefinition } from './engine/registry.js';
 export {
-  defineProtocol, defineObserver, defineControl,
+  defineProtocol, defineObserver, defineControl, randomNeighbor,
   type Context, type ProtocolContext, type Linkable, type Membership, type ParamProblem,
   type ProtocolDefinition, type ProtocolInstance,
   type ObserverDefinition, type ObserverInstance,

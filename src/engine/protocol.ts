@@ -19,6 +19,12 @@ export interface Linkable {
   samplePeer(slot: number, random: Random): number;
 }
 
+/** samplePeer for a neighbour list: a uniformly random neighbour, -1 if there is none. */
+export function randomNeighbor(links: Pick<Linkable, 'degree' | 'neighbor'>, slot: number, random: Random): number {
+  const n = links.degree(slot);
+  return n === 0 ? -1 : links.neighbor(slot, random.int(n));
+}
+
 /** What the engine hands a plug-in when it creates it. */
 export interface Context {
   /** The instance's name in the scenario. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 import { SlabPool } from '../engine/slab-pool.js';
 import { PendingRequests } from './cyclon-pending.js';
@@ -575,8 +575,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
   }
 
   samplePeer(slot: number, random: Random): number {
-    const n = this.degree(slot);
-    return n === 0 ? -1 : this.records[slot * this.stride + random.int(n)];
+    return randomNeighbor(this, slot, random);
   }
 
   snapshot(): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 
 const params = z.strictObject({
@@ -150,8 +150,7 @@ class Newscast implements ProtocolInstance, Linkable {
   }
 
   samplePeer(slot: number, random: Random): number {
-    const n = this.degree(slot);
-    return n === 0 ? -1 : this.records[slot * this.stride + random.int(n)];
+    return randomNeighbor(this, slot, random);
   }
 
   snapshot(): Record<string, unknown> {

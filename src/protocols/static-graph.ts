@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 
 const params = z.strictObject({
@@ -50,8 +50,7 @@ class StaticGraph implements ProtocolInstance, Linkable {
   }
 
   samplePeer(slot: number, random: Random): number {
-    const d = this.degrees[slot];
-    return d === 0 ? -1 : this.neighbours[slot * this.k + random.int(d)];
+    return randomNeighbor(this, slot, random);
   }
 
   /** Draws min(k, n - 1) distinct live nodes other than `slot` (rejection: k is far below n). */
