@@ -360,6 +360,30 @@ export class EventQueue {
     return true;
   }
 
+  /**
+   * Where the event `k` places after the next one to pop sits in `fields` (its kind at
+   * +4, destination +5, sender +6, payload +7), looking no further than the next block
+   * of the cursor's bucket; -1 if it is not there. Ignores `early`, so it may name an
+   * event that pops later than k places on: it is for early reads of the state that
+   * upcoming events will touch, never for deciding anything.
+   */
+  ahead(k: number): number {
+    let block = this.buckets[this.cursorBucket << 1];
+    if (block === -1) return -1;
+    let position = this.readPosition + k;
+    const fill = this.blockFill[block];
+    if (position >= fill) {
+      block = this.blockNext[block];
+      if (block === -1) return -1;
+      position -= fill;
+      if (position >= this.blockFill[block]) return -1;
+    }
+    return (block * BLOCK + position) * I32_PER_RECORD;
+  }
+
+  /** The wheel's event records as int32s, for `ahead` (replaced when the queue grows). */
+  get fields(): Int32Array { return this.ints; }
+
   /** Time of the next event to pop, or Infinity when the queue is empty. */
   peekTime(): number {
     if (this.count === 0) return Infinity;

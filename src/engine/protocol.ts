@@ -17,6 +17,8 @@ export interface Linkable {
   neighbor(slot: number, i: number): number;
   /** A peer for `slot` to talk to, drawn with the caller's stream: an id, or -1 if it knows none. */
   samplePeer(slot: number, random: Random): number;
+  /** Optional: an early read of what samplePeer(slot) will read (see ProtocolInstance.prefetch). */
+  prefetchPeers?(slot: number): number;
 }
 
 /** samplePeer for a neighbour list: a uniformly random neighbour, -1 if there is none. */
@@ -137,6 +139,14 @@ export interface ProtocolInstance {
   onTimeout?(slot: number, kind: number, payload: number): void;
   /** Event engine: a message (kind >= 0) or timeout (kind -1) was dropped because its node left: free its payload. */
   onUndelivered?(kind: number, payload: number): void;
+  /**
+   * Event engine, optional: reads early what handling an upcoming event at `slot`
+   * will touch (`message` -1: its timer; else the message kind, its sender's id and its
+   * payload), so
+   * that the cache misses of several events overlap. Returns any number read (the
+   * engine keeps their sum, so the reads are not optimised away); changes nothing.
+   */
+  prefetch?(slot: number, message: number, from: number, payload: number): number;
   /** Present when the protocol is a neighbour source for others. */
   readonly linkable?: Linkable;
   /** Plain snapshot of the instance's state (typed arrays and numbers), for checkpoints. */

@@ -270,6 +270,29 @@ export class Cyclon implements ProtocolInstance, Linkable {
     transport.send(p, qId, REQUEST, sequence, 8 * (sent + 1));
   }
 
+  /** Event engine: early reads of the records an upcoming timer, request or reply will touch. */
+  prefetch(slot: number, message: number, from: number, payload: number): number {
+    const records = this.records;
+    let sum = this.prefetchPeers(slot);
+    const pending = this.pending;
+    if (pending === undefined) return sum;
+    if (message === REQUEST) {
+      // The initiator's request record, at its id if ids still equal slots (see slotOf).
+      if (from < this.capacity) sum += pending.sequence(from) + records[from * this.stride + this.cache + 1];
+    } else {
+      sum += pending.sequence(slot);
+      if (message === REPLY) sum += this.replies!.data[payload * this.replies!.width];
+    }
+    return sum;
+  }
+
+  prefetchPeers(slot: number): number {
+    const records = this.records;
+    let sum = 0;
+    for (let at = slot * this.stride, end = at + this.stride; at < end; at += 16) sum += records[at];
+    return sum;
+  }
+
   onMessage(slot: number, kind: number, from: number, payload: number): void {
     this.refresh();
     if (kind === REQUEST) this.answer(slot, from, payload);

@@ -264,7 +264,7 @@ export class Aggregation implements ProtocolInstance {
   onTimer(p: number): void {
     this.prepareCycle();
     const id = this.drawPeer(p);
-    if (id < 0 || this.requestLost || this.slotOfId[id] === p) return;
+    if (id < 0 || this.requestLost || id === this.ctx.store.idOf[p]) return;
     const pool = this.pool();
     const record = pool.allocate();
     const base = record * pool.width;
@@ -272,6 +272,13 @@ export class Aggregation implements ProtocolInstance {
     pool.data[base + pool.width - 2] = this.epochStart;
     pool.data[base + pool.width - 1] = this.replyLost ? 1 : 0;
     if (!this.ctx.transport!.send(p, id, REQUEST, record, 8 * (pool.width - 2))) pool.release(record);
+  }
+
+  /** Event engine: early reads of the state an upcoming timer or message will touch. */
+  prefetch(slot: number, message: number, _from: number, payload: number): number {
+    const state = this.counts ? this.counts.values[slot * this.counts.width] : this.values[slot];
+    if (message < 0) return state + (this.peers.prefetchPeers?.(slot) ?? 0);
+    return state + this.payloads!.data[payload * this.payloads!.width];
   }
 
   onMessage(slot: number, kind: number, from: number, payload: number): void {
