@@ -27,6 +27,11 @@ export class SlabPool<T extends NumberArray> {
     return this.used++;
   }
 
+  /** Plain data for checkpoints: the records, and which are free (in reuse order). */
+  snapshot(): { data: T; free: Int32Array; used: number } {
+    return { data: this.data, free: this.free.slice(0, this.freeCount), used: this.used };
+  }
+
   release(index: number): void {
     if (this.freeCount === this.free.length) {
       const grown = new Int32Array(this.free.length * 2);

@@ -2,12 +2,17 @@ import { z } from 'zod';
 import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 import { SlabPool } from '../engine/slab-pool.js';
-import { PendingRequests } from './cyclon-pending.js';
 
 /** Event engine message kinds. */
 const REQUEST = 0, REPLY = 1;
-/** Words of a reply record: the request's sequence number, the entry count, then ids and stamps. */
-const REPLY_HEADER = 2;
+/**
+ * Event engine: one shuffle's message record, carried by the request and then by
+ * its reply: the request's sequence number, the entry counts of P and of Q, then
+ * P's entries (l ids, l birth stamps) and Q's (the same).
+ */
+const SEQUENCE = 0, P_COUNT = 1, Q_COUNT = 2, P_ENTRIES = 3;
+/** Words at the end of a record for the request its node has in flight: sequence, entries sent (0: none), send time (ms, mod 2^32). */
+const REQUEST_WORDS = 3;
 
 const params = z.strictObject({
   cache: z.number().int().min(1).max(255).default(20).describe('cache size c: neighbours each node keeps'),
@@ -87,17 +92,17 @@ export class Cyclon implements ProtocolInstance, Linkable {
   /** Whether a partition is in force this sweep (then each contact is checked). */
   private partitioned = false;
   /**
-   * Event engine: the request each node has in flight (a node starts one per period;
-   * a newer one supersedes it). Replies carry Q's entries in `replies`.
+   * Event engine: where in a record the request in flight is kept (a node starts one
+   * per period; a newer one supersedes it), and the shuffles' message records.
    */
-  private pending?: PendingRequests;
-  private replies?: SlabPool<Int32Array>;
+  private readonly requestAt: number;
+  private messages?: SlabPool<Int32Array>;
 
   constructor(private readonly ctx: ProtocolContext, p: CyclonParams) {
     this.cache = p.cache;
     this.shuffleLength = p.shuffle;
-    const recordBytes = 4 * (p.cache + 2) + p.cache;
-    this.stride = Math.ceil(recordBytes / 64) * 16;
+    this.requestAt = p.cache + 2 + Math.ceil(p.cache / 4);
+    this.stride = Math.ceil((this.requestAt + REQUEST_WORDS) / 16) * 16;
     this.capacity = ctx.store.capacity;
     this.records = new Int32Array(this.capacity * this.stride);
     for (let slot = 0; slot < this.capacity; slot++) this.records[slot * this.stride + p.cache + 1] = -1;
@@ -175,7 +180,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const base = slot * this.stride;
     if (!temporary) this.records[base + this.cache] = 0;
     this.records[base + this.cache + 1] = -1; // no live node here: see slotOf
-    this.pending?.close(slot);
+    this.records[base + this.requestAt + 1] = 0; // its request in flight is void
   }
 
   stepAll(order: Int32Array, from: number, to: number): void {
@@ -244,15 +249,17 @@ export class Cyclon implements ProtocolInstance, Linkable {
   /**
    * Event engine: the node's timer fired. It takes its oldest neighbour Q out of its
    * cache and sends Q itself plus l-1 random entries; the entries stay in its cache
-   * until Q's reply replaces them. A request to a departed node gets no reply (Q's
-   * entry is gone already); a reply later than `timeoutAfter`, or overtaken by the
-   * node's next request, is ignored. Shuffles of different nodes overlap freely.
+   * until Q's reply replaces them. Q answers every request, as a deployed node would
+   * (it cannot know whether P is still waiting). A request to a departed node gets no
+   * reply (Q's entry is gone already); a reply later than `timeoutAfter`, or
+   * overtaken by the node's next request, is ignored. Shuffles overlap freely.
    */
   onTimer(p: number): void {
     this.refresh();
     const records = this.records;
     const stamps = this.stamps;
     const c = this.cache;
+    const l = this.shuffleLength;
     const pBase = p * this.stride;
     const pStamps = pBase * 4 + this.stampOffset;
     let n = records[pBase + c];
@@ -260,30 +267,34 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const qId = this.takeOldest(pBase, n, -1);
     n--;
 
-    const pending = (this.pending ??= new PendingRequests(this.capacity, this.shuffleLength));
-    const sent = Math.min(this.shuffleLength - 1, n);
+    const sent = Math.min(l - 1, n);
     this.pickRandom(this.sentP, n, sent);
     const transport = this.ctx.transport!;
-    const sequence = pending.begin(p, sent + 1, transport.now);
-    pending.set(p, 0, records[pBase + c + 1], this.now);
-    for (let k = 0; k < sent; k++) pending.set(p, k + 1, records[pBase + this.sentP[k]], stamps[pStamps + this.sentP[k]]);
-    transport.send(p, qId, REQUEST, sequence, 8 * (sent + 1));
+    const request = pBase + this.requestAt;
+    const sequence = (records[request] + 1) | 0;
+    records[request] = sequence;
+    records[request + 1] = sent + 1;
+    records[request + 2] = transport.now | 0;
+
+    const messages = this.messagePool();
+    const message = messages.allocate();
+    const data = messages.data;
+    const at = message * messages.width;
+    data[at + SEQUENCE] = sequence;
+    data[at + P_COUNT] = sent + 1;
+    data[at + P_ENTRIES] = records[pBase + c + 1];
+    data[at + P_ENTRIES + l] = this.now;
+    for (let k = 0; k < sent; k++) {
+      data[at + P_ENTRIES + 1 + k] = records[pBase + this.sentP[k]];
+      data[at + P_ENTRIES + l + 1 + k] = stamps[pStamps + this.sentP[k]];
+    }
+    if (!transport.send(p, qId, REQUEST, message, 8 * (sent + 1))) messages.release(message);
   }
 
   /** Event engine: early reads of the records an upcoming timer, request or reply will touch. */
-  prefetch(slot: number, message: number, from: number, payload: number): number {
-    const records = this.records;
-    let sum = this.prefetchPeers(slot);
-    const pending = this.pending;
-    if (pending === undefined) return sum;
-    if (message === REQUEST) {
-      // The initiator's request record, at its id if ids still equal slots (see slotOf).
-      if (from < this.capacity) sum += pending.sequence(from) + records[from * this.stride + this.cache + 1];
-    } else {
-      sum += pending.sequence(slot);
-      if (message === REPLY) sum += this.replies!.data[payload * this.replies!.width];
-    }
-    return sum;
+  prefetch(slot: number, message: number, _from: number, payload: number): number {
+    const sum = this.prefetchPeers(slot);
+    return message < 0 ? sum : sum + this.messages!.data[payload * this.messages!.width];
   }
 
   prefetchPeers(slot: number): number {
@@ -299,15 +310,12 @@ export class Cyclon implements ProtocolInstance, Linkable {
     else this.takeReply(slot, payload);
   }
 
-  onUndelivered(kind: number, payload: number): void {
-    if (kind === REPLY) this.replies!.release(payload);
+  onUndelivered(_kind: number, payload: number): void {
+    this.messages!.release(payload);
   }
 
-  /** Q received P's request `sequence`: reply with l random entries, then merge P's into its cache. */
-  private answer(q: number, from: number, sequence: number): void {
-    const pending = this.pending!;
-    const p = this.slotOf(from);
-    if (p < 0 || pending.sequence(p) !== sequence || pending.count(p) === 0) return; // P left or moved on
+  /** Q received P's request: reply with l random entries (in the same record), then merge P's into its cache. */
+  private answer(q: number, from: number, message: number): void {
     const records = this.records;
     const stamps = this.stamps;
     const l = this.shuffleLength;
@@ -316,59 +324,60 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const nq = records[qBase + this.cache];
     const sentByQ = Math.min(l, nq);
     this.pickRandom(this.sentQ, nq, sentByQ);
-    const replies = this.replyPool();
-    const reply = replies.allocate();
-    const data = replies.data;
-    const at = reply * replies.width;
-    data[at] = sequence;
-    data[at + 1] = sentByQ;
+    const messages = this.messages!;
+    const data = messages.data;
+    const at = message * messages.width;
+    const qEntries = at + P_ENTRIES + 2 * l;
+    data[at + Q_COUNT] = sentByQ;
     for (let k = 0; k < sentByQ; k++) {
-      data[at + REPLY_HEADER + k] = records[qBase + this.sentQ[k]];
-      data[at + REPLY_HEADER + l + k] = stamps[qStamps + this.sentQ[k]];
+      data[qEntries + k] = records[qBase + this.sentQ[k]];
+      data[qEntries + l + k] = stamps[qStamps + this.sentQ[k]];
     }
-    const count = pending.count(p);
+    const count = data[at + P_COUNT];
     for (let k = 0; k < count; k++) {
-      this.sendIds[k] = pending.id(p, k);
-      this.sendStamps[k] = pending.stamp(p, k);
+      this.sendIds[k] = data[at + P_ENTRIES + k];
+      this.sendStamps[k] = data[at + P_ENTRIES + l + k];
     }
     records[qBase + this.cache] = this.merge(qBase, qStamps, nq, records[qBase + this.cache + 1], this.sendIds, this.sendStamps, count, this.sentQ, sentByQ);
-    if (!this.ctx.transport!.send(q, from, REPLY, reply, 8 * sentByQ)) replies.release(reply);
+    if (!this.ctx.transport!.send(q, from, REPLY, message, 8 * sentByQ)) messages.release(message);
   }
 
   /** P received Q's reply: merge it, overwriting the entries P sent (where it still holds them). */
-  private takeReply(p: number, reply: number): void {
-    const replies = this.replies!;
-    const data = replies.data;
-    const at = reply * replies.width;
-    const pending = this.pending!;
+  private takeReply(p: number, message: number): void {
+    const messages = this.messages!;
+    const data = messages.data;
+    const at = message * messages.width;
+    const records = this.records;
     const l = this.shuffleLength;
-    const fresh = pending.sequence(p) === data[at] && pending.count(p) > 0
-      && this.ctx.transport!.now - pending.sentAt(p) <= this.ctx.transport!.timeoutAfter;
+    const pBase = p * this.stride;
+    const request = pBase + this.requestAt;
+    const transport = this.ctx.transport!;
+    const fresh = records[request] === data[at + SEQUENCE] && records[request + 1] > 0
+      && (((transport.now | 0) - records[request + 2]) | 0) <= transport.timeoutAfter;
     if (fresh) {
-      const records = this.records;
-      const pBase = p * this.stride;
       const n = records[pBase + this.cache];
       // Where the entries P sent (after itself) sit now: other shuffles may have moved them.
       let positions = 0;
-      for (let k = 1; k < pending.count(p); k++) {
-        const id = pending.id(p, k);
+      for (let k = 1, sent = data[at + P_COUNT]; k < sent; k++) {
+        const id = data[at + P_ENTRIES + k];
         for (let i = 0; i < n; i++) if (records[pBase + i] === id) { this.sentP[positions++] = i; break; }
       }
-      const count = data[at + 1];
+      const count = data[at + Q_COUNT];
+      const qEntries = at + P_ENTRIES + 2 * l;
       for (let k = 0; k < count; k++) {
-        this.replyIds[k] = data[at + REPLY_HEADER + k];
-        this.replyStamps[k] = data[at + REPLY_HEADER + l + k];
+        this.replyIds[k] = data[qEntries + k];
+        this.replyStamps[k] = data[qEntries + l + k];
       }
       const pStamps = pBase * 4 + this.stampOffset;
       records[pBase + this.cache] = this.merge(pBase, pStamps, n, records[pBase + this.cache + 1], this.replyIds, this.replyStamps, count, this.sentP, positions);
-      pending.close(p);
+      records[request + 1] = 0;
     }
-    replies.release(reply);
+    messages.release(message);
   }
 
-  private replyPool(): SlabPool<Int32Array> {
-    this.replies ??= new SlabPool(REPLY_HEADER + 2 * this.shuffleLength, (n) => new Int32Array(n));
-    return this.replies;
+  private messagePool(): SlabPool<Int32Array> {
+    this.messages ??= new SlabPool(P_ENTRIES + 4 * this.shuffleLength, (n) => new Int32Array(n));
+    return this.messages;
   }
 
   /** Index of the oldest of the n entries of the record at `base` (the first one on ties); 0 when empty. */
@@ -602,7 +611,7 @@ export class Cyclon implements ProtocolInstance, Linkable {
   }
 
   snapshot(): Record<string, unknown> {
-    return { records: this.records, prefetchSink: this.prefetchSink };
+    return { records: this.records, messages: this.messages?.snapshot(), prefetchSink: this.prefetchSink };
   }
 }
 
