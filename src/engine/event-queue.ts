@@ -52,6 +52,8 @@
  * largest bucket ever sorted): the popped event is read through `now`, `kind`,
  * `destination`, `sender`, `payload` and `sequence`, valid until the next pop.
  */
+import { sortEntries } from './bucket-sort.js';
+import { before, EventHeap } from './event-heap.js';
 
 /** Plain data for checkpoints: typed arrays and numbers only (structuredClone-able). */
 export interface EventQueueSnapshot {
@@ -95,136 +97,6 @@ const BLOCK = 1 << BLOCK_BITS;
 /** Up to 2^52, doubles hold every integer ms and `cursor + window` exactly. */
 const MAX_TIME = 2 ** 52;
 const MAX_BLOCKS = 2 ** 24;
-
-/** Whether (ta, sa) comes before (tb, sb). */
-function before(ta: number, sa: number, tb: number, sb: number): boolean {
-  return ta < tb || (ta === tb && sa < sb);
-}
-
-/**
- * Sorts entries lo..hi of (times, sequences, order) by (time, sequence): quicksort
- * around the middle entry, insertion sort for short ranges. Sequences are distinct,
- * so only the pivot itself equals the pivot and every partition shrinks.
- */
-function sortEntries(times: Float64Array, sequences: Float64Array, order: Int32Array, lo: number, hi: number): void {
-  while (hi - lo > 16) {
-    const middle = (lo + hi) >> 1;
-    const pt = times[middle];
-    const ps = sequences[middle];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (before(times[i], sequences[i], pt, ps)) i++;
-      while (before(pt, ps, times[j], sequences[j])) j--;
-      if (i <= j) {
-        const t = times[i]; times[i] = times[j]; times[j] = t;
-        const s = sequences[i]; sequences[i] = sequences[j]; sequences[j] = s;
-        const o = order[i]; order[i] = order[j]; order[j] = o;
-        i++;
-        j--;
-      }
-    }
-    // Recurse into the smaller side and loop on the larger: the depth stays O(log n).
-    if (j - lo < hi - i) {
-      sortEntries(times, sequences, order, lo, j);
-      lo = i;
-    } else {
-      sortEntries(times, sequences, order, i, hi);
-      hi = j;
-    }
-  }
-  for (let i = lo + 1; i <= hi; i++) {
-    const t = times[i];
-    const s = sequences[i];
-    const o = order[i];
-    let j = i - 1;
-    while (j >= lo && before(t, s, times[j], sequences[j])) {
-      times[j + 1] = times[j]; sequences[j + 1] = sequences[j]; order[j + 1] = order[j];
-      j--;
-    }
-    times[j + 1] = t; sequences[j + 1] = s; order[j + 1] = o;
-  }
-}
-
-/**
- * A binary heap of events ordered by (time, sequence), fields in parallel arrays
- * that move together (PeerSim's layout). Holds the few events outside the wheel.
- */
-class EventHeap {
-  size = 0;
-  times: Float64Array;
-  sequences: Float64Array;
-  kinds: Int32Array;
-  destinations: Int32Array;
-  senders: Int32Array;
-  payloads: Int32Array;
-  /** The event taken by the last `pop()`. */
-  time = 0;
-  sequence = 0;
-  kind = 0;
-  destination = 0;
-  sender = 0;
-  payload = 0;
-
-  constructor(capacity: number) {
-    this.times = new Float64Array(capacity);
-    this.sequences = new Float64Array(capacity);
-    this.kinds = new Int32Array(capacity);
-    this.destinations = new Int32Array(capacity);
-    this.senders = new Int32Array(capacity);
-    this.payloads = new Int32Array(capacity);
-  }
-
-  push(time: number, sequence: number, kind: number, destination: number, sender: number, payload: number): void {
-    if (this.size === this.times.length) this.grow();
-    const { times, sequences, kinds, destinations, senders, payloads } = this;
-    let i = this.size++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (before(times[parent], sequences[parent], time, sequence)) break;
-      times[i] = times[parent]; sequences[i] = sequences[parent]; kinds[i] = kinds[parent];
-      destinations[i] = destinations[parent]; senders[i] = senders[parent]; payloads[i] = payloads[parent];
-      i = parent;
-    }
-    times[i] = time; sequences[i] = sequence; kinds[i] = kind;
-    destinations[i] = destination; senders[i] = sender; payloads[i] = payload;
-  }
-
-  pop(): void {
-    const { times, sequences, kinds, destinations, senders, payloads } = this;
-    this.time = times[0]; this.sequence = sequences[0]; this.kind = kinds[0];
-    this.destination = destinations[0]; this.sender = senders[0]; this.payload = payloads[0];
-    const n = --this.size;
-    const time = times[n];
-    const sequence = sequences[n];
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && before(times[child + 1], sequences[child + 1], times[child], sequences[child])) child++;
-      if (before(time, sequence, times[child], sequences[child])) break;
-      times[i] = times[child]; sequences[i] = sequences[child]; kinds[i] = kinds[child];
-      destinations[i] = destinations[child]; senders[i] = senders[child]; payloads[i] = payloads[child];
-      i = child;
-    }
-    times[i] = time; sequences[i] = sequence; kinds[i] = kinds[n];
-    destinations[i] = destinations[n]; senders[i] = senders[n]; payloads[i] = payloads[n];
-  }
-
-  private grow(): void {
-    const doubled = <A extends Float64Array | Int32Array>(a: A): A => {
-      const b = new (a.constructor as new (n: number) => A)(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    this.times = doubled(this.times);
-    this.sequences = doubled(this.sequences);
-    this.kinds = doubled(this.kinds);
-    this.destinations = doubled(this.destinations);
-    this.senders = doubled(this.senders);
-    this.payloads = doubled(this.payloads);
-  }
-}
 
 export class EventQueue {
   readonly windowBits: number;
