@@ -40,17 +40,20 @@ export class EventLoop {
   readonly model: TransportModel;
   /** Events handled so far (for the manifest and for events/s). */
   processed = 0;
-  /** slot -> generation of its timers; bumped when a node (re)joins so timers of a former life die out. */
-  private readonly timerGeneration: Int32Array;
+  /**
+   * Per slot, two words read together: the generation of its timers (bumped when the
+   * node leaves or (re)joins, so timers of a former life die out), and its node's id
+   * (which a timer's handler sends from).
+   */
+  private readonly timerWords: Int32Array;
   private readonly transports: Transport[] = [];
   /** Sum of the early reads of runUntil, kept so that they are not optimised away. */
   private prefetchSink = 0;
-  /** While a message is handled: its receiver's slot and id (a reply's sender id, without a lookup). */
-  private receiverSlot = -1;
-  private receiverId = -1;
-  /** warmUp's scratch: the upcoming events' offsets in the queue's fields, and their slots. */
-  private readonly warmAt = new Int32Array(BATCH);
-  private readonly warmSlots = new Int32Array(BATCH);
+  /** While a timer or message is handled: its node's slot and id (what it sends is from that id, without a lookup). */
+  private currentSlot = -1;
+  private currentId = -1;
+  /** warmUp's scratch: the upcoming events' offsets in the queue's fields. */
+  private readonly warmAt = new Int32Array(2 * BATCH);
   /** Whether a message's latency depends on its destination's slot (pairwise models). */
   private readonly needsTarget: boolean;
 
@@ -68,7 +71,7 @@ export class EventLoop {
     // Room for every node's timers and a message or two each, so the queue rarely grows.
     this.queue = new EventQueue({ capacity: Math.max(1024, store.capacity * 4) });
     this.needsTarget = transportSpec.latency.model === 'coordinates' || transportSpec.latency.model === 'regions';
-    this.timerGeneration = new Int32Array(store.capacity);
+    this.timerWords = new Int32Array(2 * store.capacity);
   }
 
   /** The Transport a protocol instance at `index` (scenario order) uses. */
@@ -84,7 +87,8 @@ export class EventLoop {
 
   /** Starts a (re)joining node's timers; any timers of its former life are void. */
   startTimers(slot: number): void {
-    const generation = ++this.timerGeneration[slot];
+    const generation = ++this.timerWords[2 * slot];
+    this.timerWords[2 * slot + 1] = this.store.idOf[slot];
     for (let p = 0; p < this.protocols.length; p++) {
       const phase = this.queue.now + this.random.int(this.settings.period);
       this.queue.schedule(phase, p * 16 + TIMER, slot, slot, generation);
@@ -94,7 +98,7 @@ export class EventLoop {
 
   /** A node leaves (or goes offline): its pending timer firings become void. */
   stopTimers(slot: number): void {
-    this.timerGeneration[slot]++;
+    this.timerWords[2 * slot]++;
   }
 
   /** Handles every event due at or before `time`, keeping the clock at each event's time. */
@@ -104,14 +108,15 @@ export class EventLoop {
     const period = this.settings.period;
     let slotOfId = this.store.idMap();
     const protocols = this.protocols;
-    const timerGeneration = this.timerGeneration;
+    const timerWords = this.timerWords;
     const prefetching = protocols.some((protocol) => protocol.prefetch !== undefined);
-    let sink = 0;
-    let warm = 0;
+    let warm = -1;
     while (queue.size > 0 && queue.peekTime() <= time) {
       if (prefetching && --warm <= 0) {
+        // Every BATCH events, the batch after the next: its reads then have a batch's
+        // time to arrive. (The first time, both.)
+        this.prefetchSink = (this.prefetchSink + (warm < 0 ? this.warmUp(slotOfId, 0, 2 * BATCH) : this.warmUp(slotOfId, BATCH, 2 * BATCH))) | 0;
         warm = BATCH;
-        sink += this.warmUp(slotOfId);
       }
       queue.pop();
       this.processed++;
@@ -125,10 +130,13 @@ export class EventLoop {
       if (sub === TIMER) {
         const slot = queue.destination;
         const generation = queue.payload;
-        if (generation !== this.timerGeneration[slot]) continue; // a former life's timer
+        if (generation !== timerWords[2 * slot]) continue; // a former life's timer
+        this.currentSlot = slot;
+        this.currentId = timerWords[2 * slot + 1];
         if (protocol.onTimer) protocol.onTimer(slot);
         else protocol.step(slot);
-        if (generation !== this.timerGeneration[slot]) continue; // the node left meanwhile
+        this.currentSlot = -1;
+        if (generation !== timerWords[2 * slot]) continue; // the node left meanwhile
         const jitter = this.settings.jitter > 0 ? Math.round((2 * this.random.next() - 1) * this.settings.jitter) : 0;
         this.queue.schedule(queue.now + Math.max(1, this.settings.period + jitter), kind, slot, slot, generation);
         continue;
@@ -140,15 +148,14 @@ export class EventLoop {
         // The node left: messages and timeouts for it are lost.
         protocol.onUndelivered?.(sub >= MESSAGE ? sub - MESSAGE : -1, queue.payload);
       } else if (sub >= MESSAGE) {
-        this.receiverSlot = slot;
-        this.receiverId = id;
+        this.currentSlot = slot;
+        this.currentId = id;
         protocol.onMessage!(slot, sub - MESSAGE, queue.sender, queue.payload);
-        this.receiverSlot = -1;
+        this.currentSlot = -1;
       } else {
         protocol.onTimeout?.(slot, sub - TIMEOUT, queue.payload);
       }
     }
-    this.prefetchSink = (this.prefetchSink + sink) | 0;
   }
 
   /**
@@ -157,36 +164,43 @@ export class EventLoop {
    * (a timer's generation, a message's id -> slot), then the protocols' state
    * (ProtocolInstance.prefetch). Returns the sum of what was read.
    */
-  private warmUp(slotOfId: Int32Array): number {
+  private warmUp(slotOfId: Int32Array, from: number, to: number): number {
     const queue = this.queue;
     const fields = queue.fields;
+    const protocols = this.protocols;
+    const timerWords = this.timerWords;
     const at = this.warmAt;
-    const slots = this.warmSlots;
-    const idOf = this.store.idOf;
+    const capacity = this.store.capacity;
     let sum = 0;
     let n = 0;
-    for (; n < BATCH; n++) {
-      const f = queue.ahead(n);
+    // One pass of independent reads. A message's slot is guessed to be its node's id,
+    // which holds until churn recycles slots; the guess is checked in the second pass.
+    for (let k = from; k < to; k++, n++) {
+      const f = queue.ahead(k);
       if (f < 0) break;
       at[n] = f;
+      const kind = fields[f + 4];
       const destination = fields[f + 5];
-      const sub = fields[f + 4] & 15;
+      const sub = kind & 15;
+      const protocol = protocols[kind >> 4];
       if (sub === TIMER) {
-        // The generation check, and the node's id for what it sends.
-        sum += this.timerGeneration[destination] + idOf[destination];
-        slots[n] = destination;
-      } else {
-        slots[n] = destination < slotOfId.length ? slotOfId[destination] : -1;
+        sum += timerWords[2 * destination];
+        if (protocol.prefetch !== undefined) sum += protocol.prefetch(destination, -1, 0, 0);
+      } else if (sub >= MESSAGE && destination < slotOfId.length) {
+        sum += slotOfId[destination];
+        if (destination < capacity && protocol.prefetch !== undefined) sum += protocol.prefetch(destination, sub - MESSAGE, fields[f + 6], fields[f + 7]);
       }
     }
     for (let i = 0; i < n; i++) {
-      const slot = slots[i];
       const f = at[i];
       const kind = fields[f + 4];
       const sub = kind & 15;
-      const protocol = this.protocols[kind >> 4];
-      if (slot >= 0 && (sub === TIMER || sub >= MESSAGE) && protocol.prefetch !== undefined) {
-        sum += protocol.prefetch(slot, sub === TIMER ? -1 : sub - MESSAGE, fields[f + 6], fields[f + 7]);
+      const destination = fields[f + 5];
+      if (sub < MESSAGE || destination >= slotOfId.length) continue;
+      const slot = slotOfId[destination];
+      const protocol = protocols[kind >> 4];
+      if (slot >= 0 && slot !== destination && protocol.prefetch !== undefined) {
+        sum += protocol.prefetch(slot, sub - MESSAGE, fields[f + 6], fields[f + 7]);
       }
     }
     return sum;
@@ -209,7 +223,7 @@ export class EventLoop {
           if (loop.network.partitioned && !loop.network.reachable(from, target)) return false;
         }
         const at = loop.model.arrival(loop.queue.now, from, target, bytes);
-        const fromId = from === loop.receiverSlot ? loop.receiverId : loop.store.idOf[from];
+        const fromId = from === loop.currentSlot ? loop.currentId : loop.store.idOf[from];
         loop.queue.schedule(at, index * 16 + MESSAGE + kind, to, fromId, payload);
         return true;
       },
