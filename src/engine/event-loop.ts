@@ -111,14 +111,14 @@ export class EventLoop {
     const timerWords = this.timerWords;
     const prefetching = protocols.some((protocol) => protocol.prefetch !== undefined);
     let warm = -1;
-    while (queue.size > 0 && queue.peekTime() <= time) {
+    for (;;) {
       if (prefetching && --warm <= 0) {
         // Every BATCH events, the batch after the next: its reads then have a batch's
         // time to arrive. (The first time, both.)
         this.prefetchSink = (this.prefetchSink + (warm < 0 ? this.warmUp(slotOfId, 0, 2 * BATCH) : this.warmUp(slotOfId, BATCH, 2 * BATCH))) | 0;
         warm = BATCH;
       }
-      queue.pop();
+      if (!queue.popUntil(time)) break;
       this.processed++;
       const kind = queue.kind;
       const protocol = this.protocols[kind >> 4];

@@ -128,6 +128,8 @@ export class EventQueue {
   private overflowFloor = Infinity;
   private count = 0;
   private sequenceCounter = 0;
+  /** Whether an event with a fractional time was ever filed (until then buckets are sorted by construction). */
+  private fractional = false;
 
   /** Scratch space for sorting one bucket; grows to the largest bucket sorted. */
   private sortTimes = new Float64Array(BLOCK);
@@ -191,6 +193,11 @@ export class EventQueue {
 
   /** Pops the earliest event into `now`, `kind`, `destination`, `sender`, `payload`, `sequence`; false when empty. */
   pop(): boolean {
+    return this.popUntil(Infinity);
+  }
+
+  /** Pops the earliest event, as `pop` does, if it is due at or before `limit`; false otherwise. */
+  popUntil(limit: number): boolean {
     if (this.count === 0) return false;
     const early = this.early;
     let at = this.cursorBucket << 1;
@@ -198,11 +205,12 @@ export class EventQueue {
       this.advance();
       at = this.cursorBucket << 1;
     }
-    this.count--;
     const block = this.buckets[at];
     const r = block * BLOCK + this.readPosition;
     const records = this.records;
     if (early.size !== 0 && (block === -1 || before(early.times[0], early.sequences[0], records[r * F64_PER_RECORD], records[r * F64_PER_RECORD + 1]))) {
+      if (early.times[0] > limit) return false;
+      this.count--;
       early.pop();
       this._now = early.time;
       this._sequence = early.sequence;
@@ -212,8 +220,11 @@ export class EventQueue {
       this._payload = early.payload;
       return true;
     }
+    const time = records[r * F64_PER_RECORD];
+    if (time > limit) return false;
+    this.count--;
     const ints = this.ints;
-    this._now = records[r * F64_PER_RECORD];
+    this._now = time;
     this._sequence = records[r * F64_PER_RECORD + 1];
     this._kind = ints[r * I32_PER_RECORD + KIND];
     this._destination = ints[r * I32_PER_RECORD + DESTINATION];
@@ -330,6 +341,9 @@ export class EventQueue {
     const queue = new EventQueue({ capacity: Math.max(options.capacity ?? 1024, n), windowBits: snapshot.windowBits });
     queue._now = now;
     queue.cursor = Math.floor(now);
+    // The events come bucket by bucket, then from the heaps in heap order: each is
+    // checked against its bucket's tail (and the bucket marked for sorting if need be).
+    queue.fractional = true;
     for (let i = 0; i < n; i++) {
       const sequence = sequences[i];
       if (!(times[i] >= now && times[i] <= MAX_TIME) || !Number.isInteger(sequence) || sequence < 0 || sequence >= nextSequence) {
@@ -338,6 +352,7 @@ export class EventQueue {
       queue.count++;
       queue.file(times[i], sequence, kinds[i], destinations[i], senders[i], payloads[i]);
     }
+    queue.fractional = times.some((time) => time !== Math.floor(time));
     queue.sequenceCounter = nextSequence;
     queue._sequence = snapshot.lastSequence;
     queue._kind = snapshot.lastKind;
@@ -349,7 +364,9 @@ export class EventQueue {
 
   /** Puts an event at the end of its bucket, in `early`, or in `overflow` (see the file comment). */
   private file(time: number, sequence: number, kind: number, destination: number, sender: number, payload: number): void {
-    const offset = Math.floor(time) - this.cursor;
+    const floor = Math.floor(time);
+    if (floor !== time) this.fractional = true;
+    const offset = floor - this.cursor;
     if (offset >= this.window) {
       this.overflow.push(time, sequence, kind, destination, sender, payload);
       this.overflowFloor = Math.floor(this.overflow.times[0]);
@@ -369,7 +386,9 @@ export class EventQueue {
       this.unsorted[b] = 0;
     } else {
       const last = tail * BLOCK + this.blockFill[tail] - 1;
-      if (before(time, sequence, this.records[last * F64_PER_RECORD], this.records[last * F64_PER_RECORD + 1])) {
+      // While every time is a whole ms, an event sorts after its bucket's tail (same
+      // time, later sequence) without a look at the tail.
+      if (this.fractional && before(time, sequence, this.records[last * F64_PER_RECORD], this.records[last * F64_PER_RECORD + 1])) {
         if (offset === 0) {
           this.early.push(time, sequence, kind, destination, sender, payload);
           return;

@@ -277,7 +277,7 @@ export class Aggregation implements ProtocolInstance {
   /** Event engine: early reads of the state an upcoming timer or message will touch. */
   prefetch(slot: number, message: number, _from: number, payload: number): number {
     const state = this.counts ? this.counts.values[slot * this.counts.width] : this.values[slot];
-    if (message < 0) return state + (this.peers.prefetchPeers?.(slot) ?? 0);
+    if (message < 0) return state + this.ctx.store.idOf[slot] + (this.peers.prefetchPeers?.(slot) ?? 0);
     return state + this.payloads!.data[payload * this.payloads!.width];
   }
 
