@@ -1,0 +1,179 @@
+import type { ProtocolContext } from '../engine/protocol.js';
+import { SlabPool } from '../engine/slab-pool.js';
+import type { CyclonCaches } from './cyclon-cache.js';
+
+/** Event engine message kinds. */
+const REQUEST = 0, REPLY = 1;
+/**
+ * Event engine: one shuffle's message record, carried by the request and then by
+ * its reply: the request's sequence number, the entry counts of P and of Q, then
+ * P's entries (l ids, l birth stamps) and Q's (the same).
+ */
+const SEQUENCE = 0, P_COUNT = 1, Q_COUNT = 2, P_ENTRIES = 3;
+
+/**
+ * Cyclon in the event-driven engine: each shuffle is a request and a reply in flight,
+ * over the same caches as the cycle-driven exchange (Cyclon hands the engine's
+ * timers, messages and early reads on to here). The node's request in flight is
+ * kept in its own record (CyclonCaches.requestAt); the entries travel in one pooled
+ * message record.
+ */
+export class CyclonEvents {
+  /** The shuffles' message records (created at the first timer). */
+  messages?: SlabPool<Int32Array>;
+  private readonly shuffleLength: number;
+  // Scratch for one handler, reused: no allocation on the hot path.
+  /** Positions P sends from, in draw order; then where the entries it sent sit now. */
+  private readonly sentP: Int32Array;
+  /** Positions Q sends from, in draw order. */
+  private readonly sentQ: Int32Array;
+  private readonly sendIds: Int32Array;
+  private readonly sendStamps: Uint8Array;
+  private readonly replyIds: Int32Array;
+  private readonly replyStamps: Uint8Array;
+
+  constructor(private readonly ctx: ProtocolContext, private readonly caches: CyclonCaches, shuffle: number) {
+    this.shuffleLength = shuffle;
+    this.sentP = new Int32Array(shuffle);
+    this.sentQ = new Int32Array(shuffle);
+    this.sendIds = new Int32Array(shuffle);
+    this.sendStamps = new Uint8Array(shuffle);
+    this.replyIds = new Int32Array(shuffle);
+    this.replyStamps = new Uint8Array(shuffle);
+  }
+
+  /** What may change between events: the id table, the cycle stamp. */
+  private refresh(): void {
+    this.caches.refresh(this.ctx.store.idMap(), this.ctx.clock.cycle);
+  }
+
+  /**
+   * The node's timer fired. It takes its oldest neighbour Q out of its
+   * cache and sends Q itself plus l-1 random entries; the entries stay in its cache
+   * until Q's reply replaces them. Q answers every request, as a deployed node would
+   * (it cannot know whether P is still waiting). A request to a departed node gets no
+   * reply (Q's entry is gone already); a reply later than `timeoutAfter`, or
+   * overtaken by the node's next request, is ignored. Shuffles overlap freely.
+   */
+  onTimer(p: number): void {
+    this.refresh();
+    const caches = this.caches;
+    const records = caches.records;
+    const stamps = caches.stamps;
+    const c = caches.cache;
+    const l = this.shuffleLength;
+    const pBase = p * caches.stride;
+    const pStamps = pBase * 4 + caches.stampOffset;
+    let n = records[pBase + c];
+    if (n === 0) return;
+    const qId = caches.takeOldest(pBase, n, -1);
+    n--;
+
+    const sent = Math.min(l - 1, n);
+    caches.pickRandom(this.sentP, n, sent);
+    const transport = this.ctx.transport!;
+    const request = pBase + caches.requestAt;
+    const sequence = (records[request] + 1) | 0;
+    records[request] = sequence;
+    records[request + 1] = sent + 1;
+    records[request + 2] = transport.now | 0;
+
+    const messages = this.messagePool();
+    const message = messages.allocate();
+    const data = messages.data;
+    const at = message * messages.width;
+    data[at + SEQUENCE] = sequence;
+    data[at + P_COUNT] = sent + 1;
+    data[at + P_ENTRIES] = records[pBase + c + 1];
+    data[at + P_ENTRIES + l] = caches.now;
+    for (let k = 0; k < sent; k++) {
+      data[at + P_ENTRIES + 1 + k] = records[pBase + this.sentP[k]];
+      data[at + P_ENTRIES + l + 1 + k] = stamps[pStamps + this.sentP[k]];
+    }
+    if (!transport.send(p, qId, REQUEST, message, 8 * (sent + 1))) messages.release(message);
+  }
+
+  /** Early reads of the records an upcoming timer, request or reply will touch. */
+  prefetch(slot: number, message: number, _from: number, payload: number): number {
+    const sum = this.caches.prefetch(slot);
+    return message < 0 ? sum : sum + this.messages!.data[payload * this.messages!.width];
+  }
+
+  onMessage(slot: number, kind: number, from: number, payload: number): void {
+    this.refresh();
+    if (kind === REQUEST) this.answer(slot, from, payload);
+    else this.takeReply(slot, payload);
+  }
+
+  onUndelivered(_kind: number, payload: number): void {
+    this.messages!.release(payload);
+  }
+
+  /** Q received P's request: reply with l random entries (in the same record), then merge P's into its cache. */
+  private answer(q: number, from: number, message: number): void {
+    const caches = this.caches;
+    const records = caches.records;
+    const stamps = caches.stamps;
+    const l = this.shuffleLength;
+    const qBase = q * caches.stride;
+    const qStamps = qBase * 4 + caches.stampOffset;
+    const nq = records[qBase + caches.cache];
+    const sentByQ = Math.min(l, nq);
+    caches.pickRandom(this.sentQ, nq, sentByQ);
+    const messages = this.messages!;
+    const data = messages.data;
+    const at = message * messages.width;
+    const qEntries = at + P_ENTRIES + 2 * l;
+    data[at + Q_COUNT] = sentByQ;
+    for (let k = 0; k < sentByQ; k++) {
+      data[qEntries + k] = records[qBase + this.sentQ[k]];
+      data[qEntries + l + k] = stamps[qStamps + this.sentQ[k]];
+    }
+    const count = data[at + P_COUNT];
+    for (let k = 0; k < count; k++) {
+      this.sendIds[k] = data[at + P_ENTRIES + k];
+      this.sendStamps[k] = data[at + P_ENTRIES + l + k];
+    }
+    records[qBase + caches.cache] = caches.merge(qBase, qStamps, nq, records[qBase + caches.cache + 1], this.sendIds, this.sendStamps, count, this.sentQ, sentByQ);
+    if (!this.ctx.transport!.send(q, from, REPLY, message, 8 * sentByQ)) messages.release(message);
+  }
+
+  /** P received Q's reply: merge it, overwriting the entries P sent (where it still holds them). */
+  private takeReply(p: number, message: number): void {
+    const messages = this.messages!;
+    const data = messages.data;
+    const at = message * messages.width;
+    const caches = this.caches;
+    const records = caches.records;
+    const l = this.shuffleLength;
+    const pBase = p * caches.stride;
+    const request = pBase + caches.requestAt;
+    const transport = this.ctx.transport!;
+    const fresh = records[request] === data[at + SEQUENCE] && records[request + 1] > 0
+      && (((transport.now | 0) - records[request + 2]) | 0) <= transport.timeoutAfter;
+    if (fresh) {
+      const n = records[pBase + caches.cache];
+      // Where the entries P sent (after itself) sit now: other shuffles may have moved them.
+      let positions = 0;
+      for (let k = 1, sent = data[at + P_COUNT]; k < sent; k++) {
+        const id = data[at + P_ENTRIES + k];
+        for (let i = 0; i < n; i++) if (records[pBase + i] === id) { this.sentP[positions++] = i; break; }
+      }
+      const count = data[at + Q_COUNT];
+      const qEntries = at + P_ENTRIES + 2 * l;
+      for (let k = 0; k < count; k++) {
+        this.replyIds[k] = data[qEntries + k];
+        this.replyStamps[k] = data[qEntries + l + k];
+      }
+      const pStamps = pBase * 4 + caches.stampOffset;
+      records[pBase + caches.cache] = caches.merge(pBase, pStamps, n, records[pBase + caches.cache + 1], this.replyIds, this.replyStamps, count, this.sentP, positions);
+      records[request + 1] = 0;
+    }
+    messages.release(message);
+  }
+
+  private messagePool(): SlabPool<Int32Array> {
+    this.messages ??= new SlabPool(P_ENTRIES + 4 * this.shuffleLength, (n) => new Int32Array(n));
+    return this.messages;
+  }
+}

@@ -1,0 +1,57 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Cyclon } from '../../src/protocols/cyclon.js';
+import { simulate } from '../helpers.js';
+
+/** Every way a live node's cache can be malformed, as a list of complaints (empty when sound). */
+function cacheProblems(cyclon: Cyclon, simulation: Awaited<ReturnType<typeof simulate>>): string[] {
+  const { store } = simulation;
+  const problems: string[] = [];
+  for (let i = 0; i < store.size; i++) {
+    const slot = store.liveSlot(i);
+    const owner = store.idOf[slot];
+    const degree = cyclon.degree(slot);
+    if (degree > cyclon.cache) problems.push(`node ${owner} holds ${degree} > ${cyclon.cache} entries`);
+    const seen = new Set<number>();
+    for (let k = 0; k < degree; k++) {
+      const id = cyclon.neighbor(slot, k);
+      if (id === owner) problems.push(`node ${owner} holds itself`);
+      if (seen.has(id)) problems.push(`node ${owner} holds ${id} twice`);
+      if (id < 0 || id >= store.idsIssued) problems.push(`node ${owner} holds ${id}, which never existed`);
+      seen.add(id);
+    }
+  }
+  return problems;
+}
+
+describe('cyclon events', () => {
+  it('keeps every cache sound while shuffles overlap, are lost or time out, under churn', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.record({
+        size: fc.integer({ min: 3, max: 80 }),
+        cache: fc.integer({ min: 1, max: 25 }),
+        shuffleFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+        maxLatency: fc.integer({ min: 0, max: 2500 }),
+        loss: fc.constantFrom(0, 0.1),
+        churn: fc.boolean(),
+        seed: fc.nat(1000),
+      }),
+      async ({ size, cache, shuffleFraction, maxLatency, loss, churn, seed }) => {
+        const c = Math.min(cache, size - 1);
+        const shuffle = 1 + Math.floor(shuffleFraction * (c - 1));
+        const simulation = await simulate({
+          seed, size, capacity: 2 * size, cycles: 6, engine: 'event',
+          event: { period: 1000 },
+          transport: { latency: { model: 'uniform', min: 0, max: maxLatency }, loss },
+          protocols: { cyclon: { type: 'cyclon', cache: c, shuffle } },
+          controls: churn ? { churn: { type: 'churn', remove: 0.1, substitute: true, every: 1000 } } : {},
+        });
+        const cyclon = simulation.protocols.get('cyclon') as Cyclon;
+        while (!simulation.done) {
+          simulation.advance(() => {});
+          expect(cacheProblems(cyclon, simulation)).toEqual([]);
+        }
+      },
+    ), { numRuns: 40 });
+  });
+});
