@@ -75,9 +75,12 @@ export class CyclonCaches {
   /** An early read of each cache line of slot's record; returns their sum (see ProtocolInstance.prefetch). */
   prefetch(slot: number): number {
     const records = this.records;
+    const base = slot * this.stride;
     let sum = 0;
-    for (let at = slot * this.stride, end = at + this.stride; at < end; at += 16) sum += records[at];
-    return sum;
+    for (let at = base, end = base + this.stride; at < end; at += 16) sum += records[at];
+    // And the last word: large typed arrays start 16 bytes past a page boundary (glibc
+    // puts its chunk header there), so a record's last words spill into one more line.
+    return sum + records[base + this.stride - 1];
   }
 
   /** Index of the oldest of the n entries of the record at `base` (the first one on ties); 0 when empty. */
