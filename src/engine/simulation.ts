@@ -1,3 +1,4 @@
+import './jit-tuning.js';
 import { sampler } from './distributions.js';
 import { EventLoop } from './event-loop.js';
 import { NodeStore } from './node-store.js';
