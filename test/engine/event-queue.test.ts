@@ -256,6 +256,27 @@ describe('event queue', () => {
     expect(restored.snapshot()).toEqual(original.snapshot());
   });
 
+  it('resumes in (time, sequence) order when only whole-ms events wait before the cursor', () => {
+    // peekTime() moves the cursor to the next event (500); events then scheduled
+    // between now (0) and the cursor wait in a heap, which a snapshot lists in heap
+    // order, not sorted: the restored queue must still pop them in order.
+    const queue = new EventQueue({ windowBits: 10 });
+    queue.schedule(0, 0, 0, 0, 0);
+    queue.schedule(500, 0, 1, 1, 0);
+    queue.pop();
+    expect(queue.peekTime()).toBe(500);
+    for (let i = 0; i < 40; i++) queue.schedule(10 + ((i * 7) % 5), 1, i, i, i);
+    const restored = EventQueue.fromSnapshot(structuredClone(queue.snapshot()));
+    const drain = (q: EventQueue): Event[] => {
+      const out: Event[] = [];
+      while (q.pop()) out.push(popped(q));
+      return out;
+    };
+    const expected = drain(queue);
+    expect(expected.map((e) => e.time)).toEqual([...expected.map((e) => e.time)].sort((a, b) => a - b));
+    expect(drain(restored)).toEqual(expected);
+  });
+
   it('refuses to schedule in the past, at a non-finite time or with bad fields', () => {
     const queue = new EventQueue();
     expect(() => queue.schedule(-1, 0, 0, 0, 0)).toThrow(RangeError);
