@@ -39,6 +39,11 @@ export class TransportModel {
   private readonly y?: Float64Array;
   private readonly region?: Float64Array;
   private readonly busyUntil?: Float64Array;
+  /** The hot path's parameters, read from plain fields: loss, and the uniform model's range (kept apart from the spec's union type). */
+  private readonly loss: number;
+  private readonly uniform: boolean;
+  private readonly min: number;
+  private readonly span: number;
 
   constructor(private readonly spec: TransportSpec, private readonly store: NodeStore, private readonly random: Random) {
     if (spec.latency.model === 'coordinates') {
@@ -54,6 +59,10 @@ export class TransportModel {
       });
     }
     if (spec.bandwidth > 0) this.busyUntil = new Float64Array(store.capacity);
+    this.loss = spec.loss;
+    this.uniform = spec.latency.model === 'uniform';
+    this.min = spec.latency.model === 'uniform' ? spec.latency.min : 0;
+    this.span = spec.latency.model === 'uniform' ? spec.latency.max - spec.latency.min : 0;
   }
 
   /** Gives a new node its place (coordinates model) and a free upload link. */
@@ -67,11 +76,12 @@ export class TransportModel {
 
   /** True when the message is lost. */
   lost(): boolean {
-    return this.spec.loss > 0 && this.random.next() < this.spec.loss;
+    return this.loss > 0 && this.random.next() < this.loss;
   }
 
   /** Arrival time (whole ms) of a message of `bytes` sent now from slot `from` to slot `to`. */
   arrival(now: number, from: number, to: number, bytes: number): number {
+    if (this.uniform && this.busyUntil === undefined) return Math.round(now + (this.min + this.span * this.random.next()));
     let start = now;
     if (this.busyUntil && bytes > 0) {
       start = Math.max(now, this.busyUntil[from]);
