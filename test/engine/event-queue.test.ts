@@ -277,6 +277,28 @@ describe('event queue', () => {
     expect(drain(restored)).toEqual(expected);
   });
 
+  it('names, through ahead(k), the events the next pops return (within the bucket and its next block)', () => {
+    const queue = new EventQueue({ capacity: 16 });
+    for (let i = 0; i < 100; i++) queue.schedule(5, i % 7, i, 1000 + i, 2000 + i);
+    queue.schedule(6, 0, 999, 0, 0);
+    queue.pop();
+    for (let popped = 1; popped < 100; popped++) {
+      const fields = queue.fields;
+      const seen: number[] = [];
+      for (let k = 0; k < 40; k++) {
+        const f = queue.ahead(k);
+        if (f < 0) break;
+        seen.push(fields[f + 5]);
+        expect([fields[f + 4], fields[f + 6], fields[f + 7]]).toEqual([fields[f + 5] % 7, 1000 + fields[f + 5], 2000 + fields[f + 5]]);
+      }
+      // At least the rest of the current block of 32, never past the bucket's end.
+      expect(seen.length).toBeGreaterThanOrEqual(Math.min(32 - (popped % 32), 100 - popped));
+      expect(seen).toEqual(Array.from({ length: seen.length }, (_, k) => popped + k));
+      queue.pop();
+    }
+    expect(queue.ahead(0)).toBe(-1); // the bucket at 5 is empty; the cursor has not moved on
+  });
+
   it('refuses to schedule in the past, at a non-finite time or with bad fields', () => {
     const queue = new EventQueue();
     expect(() => queue.schedule(-1, 0, 0, 0, 0)).toThrow(RangeError);
