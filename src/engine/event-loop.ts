@@ -172,13 +172,11 @@ export class EventLoop {
     const at = this.warmAt;
     const capacity = this.store.capacity;
     let sum = 0;
-    let n = 0;
+    const n = queue.aheadInto(from, to, at);
     // One pass of independent reads. A message's slot is guessed to be its node's id,
     // which holds until churn recycles slots; the guess is checked in the second pass.
-    for (let k = from; k < to; k++, n++) {
-      const f = queue.ahead(k);
-      if (f < 0) break;
-      at[n] = f;
+    for (let i = 0; i < n; i++) {
+      const f = at[i];
       const kind = fields[f + 4];
       const destination = fields[f + 5];
       const sub = kind & 15;

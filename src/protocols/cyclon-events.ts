@@ -96,7 +96,11 @@ export class CyclonEvents {
   /** Early reads of the records an upcoming timer, request or reply will touch. */
   prefetch(slot: number, message: number, _from: number, payload: number): number {
     const sum = this.caches.prefetch(slot);
-    return message < 0 ? sum : sum + this.messages!.data[payload * this.messages!.width];
+    if (message < 0) return sum;
+    // The message record spans two or three cache lines: its first and last words reach them all.
+    const messages = this.messages!;
+    const at = payload * messages.width;
+    return sum + messages.data[at] + messages.data[at + (messages.width >> 1)] + messages.data[at + messages.width - 1];
   }
 
   onMessage(slot: number, kind: number, from: number, payload: number): void {

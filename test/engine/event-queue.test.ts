@@ -277,7 +277,7 @@ describe('event queue', () => {
     expect(drain(restored)).toEqual(expected);
   });
 
-  it('names, through ahead(k), the events the next pops return (within the bucket and its next block)', () => {
+  it('names, through ahead(k) and aheadInto, the events the next pops return (within the bucket and its next block)', () => {
     const queue = new EventQueue({ capacity: 16 });
     for (let i = 0; i < 100; i++) queue.schedule(5, i % 7, i, 1000 + i, 2000 + i);
     queue.schedule(6, 0, 999, 0, 0);
@@ -289,6 +289,12 @@ describe('event queue', () => {
         const f = queue.ahead(k);
         if (f < 0) break;
         seen.push(fields[f + 5]);
+        const into = new Int32Array(40);
+        const n = queue.aheadInto(k, 40, into);
+        expect(into[0]).toBe(f);
+        expect(n).toBeGreaterThanOrEqual(1);
+        for (let j = 0; j < n; j++) expect(into[j]).toBe(queue.ahead(k + j));
+        if (k + n < 40) expect(queue.ahead(k + n)).toBe(-1);
         expect([fields[f + 4], fields[f + 6], fields[f + 7]]).toEqual([fields[f + 5] % 7, 1000 + fields[f + 5], 2000 + fields[f + 5]]);
       }
       // At least the rest of the current block of 32, never past the bucket's end.

@@ -278,7 +278,9 @@ export class Aggregation implements ProtocolInstance {
   prefetch(slot: number, message: number, _from: number, payload: number): number {
     const state = this.counts ? this.counts.values[slot * this.counts.width] : this.values[slot];
     if (message < 0) return state + this.ctx.store.idOf[slot] + (this.peers.prefetchPeers?.(slot) ?? 0);
-    return state + this.payloads!.data[payload * this.payloads!.width];
+    const pool = this.payloads!;
+    const at = payload * pool.width;
+    return state + pool.data[at] + pool.data[at + pool.width - 1];
   }
 
   onMessage(slot: number, kind: number, from: number, payload: number): void {
