@@ -189,6 +189,7 @@ export class EventLoop {
         if (destination < capacity && protocol.prefetch !== undefined) sum += protocol.prefetch(destination, sub - MESSAGE, fields[f + 6], fields[f + 7]);
       }
     }
+    if (this.store.slotsAreIds) return sum; // every guess was right
     for (let i = 0; i < n; i++) {
       const f = at[i];
       const kind = fields[f + 4];

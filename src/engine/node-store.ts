@@ -25,6 +25,7 @@ export class NodeStore {
   /** id -> slot, or -1 once the node has left. Grows as ids are issued. */
   private slotOfId: Int32Array;
   private nextId = 0;
+  private everySlotIsItsId = true;
   /** Live slots packed densely (for O(1) removal and uniform picks), and each slot's index in it. */
   private readonly live: Int32Array;
   private readonly livePosition: Int32Array;
@@ -55,6 +56,12 @@ export class NodeStore {
   /** Number of ids ever issued: every id ever seen lies in [0, idsIssued). */
   get idsIssued(): number { return this.nextId; }
 
+  /**
+   * Whether every node issued so far got the slot equal to its id: true until churn
+   * reuses a slot. Hot paths then find a node's slot without the id -> slot table.
+   */
+  get slotsAreIds(): boolean { return this.everySlotIsItsId; }
+
   /** Adds a node and returns its slot. O(1) amortised. */
   add(joinedAt: number): number {
     if (this.freeCount === 0) throw new Error(`node store is full (capacity ${this.capacity})`);
@@ -62,6 +69,7 @@ export class NodeStore {
     const id = this.nextId++;
     if (id >= this.slotOfId.length) this.growIdMap();
     this.slotOfId[id] = slot;
+    if (slot !== id) this.everySlotIsItsId = false;
     this.idOf[slot] = id;
     this.alive[slot] = 1;
     this.joinedAt[slot] = joinedAt;
