@@ -46,6 +46,12 @@ export class EventLoop {
    * (which a timer's handler sends from).
    */
   private readonly timerWords: Int32Array;
+  /**
+   * Bit s set once slot s's timers were stopped or restarted. While it is clear, every
+   * timer of the slot is of its first life, and is handled without reading timerWords:
+   * a table 64 times smaller, which stays in cache.
+   */
+  private readonly restarted: Int32Array;
   private readonly transports: Transport[] = [];
   /** Sum of the early reads of runUntil, kept so that they are not optimised away. */
   private prefetchSink = 0;
@@ -72,6 +78,7 @@ export class EventLoop {
     this.queue = new EventQueue({ capacity: Math.max(1024, store.capacity * 4) });
     this.needsTarget = transportSpec.latency.model === 'coordinates' || transportSpec.latency.model === 'regions';
     this.timerWords = new Int32Array(2 * store.capacity);
+    this.restarted = new Int32Array(Math.ceil(store.capacity / 32));
   }
 
   /** The Transport a protocol instance at `index` (scenario order) uses. */
@@ -88,6 +95,7 @@ export class EventLoop {
   /** Starts a (re)joining node's timers; any timers of its former life are void. */
   startTimers(slot: number): void {
     const generation = ++this.timerWords[2 * slot];
+    if (generation !== 1) this.restarted[slot >> 5] |= 1 << slot;
     this.timerWords[2 * slot + 1] = this.store.idOf[slot];
     for (let p = 0; p < this.protocols.length; p++) {
       const phase = this.queue.now + this.random.int(this.settings.period);
@@ -99,6 +107,7 @@ export class EventLoop {
   /** A node leaves (or goes offline): its pending timer firings become void. */
   stopTimers(slot: number): void {
     this.timerWords[2 * slot]++;
+    this.restarted[slot >> 5] |= 1 << slot;
   }
 
   /** Handles every event due at or before `time`, keeping the clock at each event's time. */
@@ -106,16 +115,17 @@ export class EventLoop {
     const queue = this.queue;
     const clock = this.clock;
     const period = this.settings.period;
-    let slotOfId = this.store.idMap();
+    const store = this.store;
     const protocols = this.protocols;
     const timerWords = this.timerWords;
+    const restarted = this.restarted;
     const prefetching = protocols.some((protocol) => protocol.prefetch !== undefined);
     let warm = -1;
     for (;;) {
       if (prefetching && --warm <= 0) {
         // Every BATCH events, the batch after the next: its reads then have a batch's
         // time to arrive. (The first time, both.)
-        this.prefetchSink = (this.prefetchSink + (warm < 0 ? this.warmUp(slotOfId, 0, 2 * BATCH) : this.warmUp(slotOfId, BATCH, 2 * BATCH))) | 0;
+        this.prefetchSink = (this.prefetchSink + (warm < 0 ? this.warmUp(0, 2 * BATCH) : this.warmUp(BATCH, 2 * BATCH))) | 0;
         warm = BATCH;
       }
       if (!queue.popUntil(time)) break;
@@ -130,20 +140,19 @@ export class EventLoop {
       if (sub === TIMER) {
         const slot = queue.destination;
         const generation = queue.payload;
-        if (generation !== timerWords[2 * slot]) continue; // a former life's timer
+        if (((restarted[slot >> 5] >>> slot) & 1) === 1 && generation !== timerWords[2 * slot]) continue; // a former life's timer
         this.currentSlot = slot;
-        this.currentId = timerWords[2 * slot + 1];
+        this.currentId = store.slotsAreIds ? slot : timerWords[2 * slot + 1];
         if (protocol.onTimer) protocol.onTimer(slot);
         else protocol.step(slot);
         this.currentSlot = -1;
-        if (generation !== timerWords[2 * slot]) continue; // the node left meanwhile
+        if (((restarted[slot >> 5] >>> slot) & 1) === 1 && generation !== timerWords[2 * slot]) continue; // the node left meanwhile
         const jitter = this.settings.jitter > 0 ? Math.round((2 * this.random.next() - 1) * this.settings.jitter) : 0;
         this.queue.schedule(queue.now + Math.max(1, this.settings.period + jitter), kind, slot, slot, generation);
         continue;
       }
       const id = queue.destination;
-      if (id >= slotOfId.length) slotOfId = this.store.idMap();
-      const slot = slotOfId[id];
+      const slot = store.slotOfLiveId(id);
       if (slot < 0) {
         // The node left: messages and timeouts for it are lost.
         protocol.onUndelivered?.(sub >= MESSAGE ? sub - MESSAGE : -1, queue.payload);
@@ -164,8 +173,11 @@ export class EventLoop {
    * (a timer's generation, a message's id -> slot), then the protocols' state
    * (ProtocolInstance.prefetch). Returns the sum of what was read.
    */
-  private warmUp(slotOfId: Int32Array, from: number, to: number): number {
+  private warmUp(from: number, to: number): number {
     const queue = this.queue;
+    const slotOfId = this.store.idMap();
+    const restarted = this.restarted;
+    const slotsAreIds = this.store.slotsAreIds;
     const fields = queue.fields;
     const protocols = this.protocols;
     const timerWords = this.timerWords;
@@ -182,14 +194,14 @@ export class EventLoop {
       const sub = kind & 15;
       const protocol = protocols[kind >> 4];
       if (sub === TIMER) {
-        sum += timerWords[2 * destination];
+        if (((restarted[destination >> 5] >>> destination) & 1) === 1) sum += timerWords[2 * destination];
         if (protocol.prefetch !== undefined) sum += protocol.prefetch(destination, -1, 0, 0);
-      } else if (sub >= MESSAGE && destination < slotOfId.length) {
-        sum += slotOfId[destination];
+      } else if (sub >= MESSAGE) {
+        if (!slotsAreIds && destination < slotOfId.length) sum += slotOfId[destination];
         if (destination < capacity && protocol.prefetch !== undefined) sum += protocol.prefetch(destination, sub - MESSAGE, fields[f + 6], fields[f + 7]);
       }
     }
-    if (this.store.slotsAreIds) return sum; // every guess was right
+    if (slotsAreIds) return sum; // every guess was right
     for (let i = 0; i < n; i++) {
       const f = at[i];
       const kind = fields[f + 4];

@@ -30,6 +30,11 @@ export class NodeStore {
   private readonly live: Int32Array;
   private readonly livePosition: Int32Array;
   private liveCount = 0;
+  /**
+   * Bit s set while slot s holds a live node: what `alive` says, 32 times denser, so
+   * that the event engine's lookups stay in cache (see slotOfLiveId).
+   */
+  private readonly liveBits: Int32Array;
   /** Stack of free slots; the next slot handed out is on top. */
   private readonly free: Int32Array;
   private freeCount: number;
@@ -42,6 +47,7 @@ export class NodeStore {
     this.slotOfId = new Int32Array(Math.max(16, capacity)).fill(-1);
     this.live = new Int32Array(capacity);
     this.livePosition = new Int32Array(capacity).fill(-1);
+    this.liveBits = new Int32Array(Math.ceil(capacity / 32));
     this.free = new Int32Array(capacity);
     // Slot 0 on top, so the first nodes get slots 0, 1, 2... and ids equal to their slots.
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
@@ -72,6 +78,7 @@ export class NodeStore {
     if (slot !== id) this.everySlotIsItsId = false;
     this.idOf[slot] = id;
     this.alive[slot] = 1;
+    this.liveBits[slot >> 5] |= 1 << slot;
     this.joinedAt[slot] = joinedAt;
     this.livePosition[slot] = this.liveCount;
     this.live[this.liveCount++] = slot;
@@ -99,6 +106,7 @@ export class NodeStore {
     if (!this.offline[slot]) throw new Error(`slot ${slot} holds no offline node`);
     this.offline[slot] = 0;
     this.alive[slot] = 1;
+    this.liveBits[slot >> 5] |= 1 << slot;
     this.joinedAt[slot] = at;
     this.slotOfId[this.idOf[slot]] = slot;
     this.livePosition[slot] = this.liveCount;
@@ -109,6 +117,7 @@ export class NodeStore {
     if (!this.alive[slot]) throw new Error(`slot ${slot} holds no live node`);
     this.slotOfId[this.idOf[slot]] = -1;
     this.alive[slot] = 0;
+    this.liveBits[slot >> 5] &= ~(1 << slot);
     const position = this.livePosition[slot];
     const last = this.live[--this.liveCount];
     this.live[position] = last;
@@ -119,6 +128,15 @@ export class NodeStore {
   /** Slot of a live node's id, or -1 if that node has left (or the id was never issued). */
   slotOf(id: number): number {
     return id >= 0 && id < this.nextId ? this.slotOfId[id] : -1;
+  }
+
+  /**
+   * slotOf(id) for any int32 id, in a form for the event engine's hot loop: while slots
+   * equal ids it reads one bit of a table 32 times smaller than the id -> slot table.
+   */
+  slotOfLiveId(id: number): number {
+    if (!this.everySlotIsItsId) return this.slotOf(id);
+    return id >= 0 && id < this.capacity && ((this.liveBits[id >> 5] >>> id) & 1) === 1 ? id : -1;
   }
 
   /** The id -> slot table itself, for hot loops that look ids up by the million. Re-read after adds: it may grow. */

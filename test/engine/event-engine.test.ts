@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { collect, simulate } from '../helpers.js';
+import { builtinRegistry } from '../../src/builtins.js';
+import { defineProtocol, type ProtocolContext } from '../../src/engine/protocol.js';
+import { Simulation } from '../../src/engine/simulation.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { z } from 'zod';
+import { collect, scenarioFile, simulate } from '../helpers.js';
 
 const geometricMean = (xs: number[]) => Math.exp(xs.reduce((sum, x) => sum + Math.log(x), 0) / xs.length);
 
@@ -71,6 +76,37 @@ describe('event engine', () => {
     const a = collect(await simulate(averaging('event', { model: 'uniform', min: 10, max: 100 })));
     const b = collect(await simulate(averaging('event', { model: 'uniform', min: 10, max: 100 })));
     expect([...a.entries()]).toEqual([...b.entries()]);
+  });
+
+  it('fires each node\'s timer once per period, never a former occupant\'s timer after its slot is reused', async () => {
+    const firings = new Map<number, number[]>(); // node id -> times its timer fired
+    let wrongNode = 0;
+    const tick = defineProtocol({
+      type: 'tick', description: 'records timer firings', params: z.strictObject({}),
+      create: (ctx: ProtocolContext) => ({
+        step() {},
+        onTimer(slot: number) {
+          if (!ctx.store.alive[slot]) wrongNode++;
+          const id = ctx.store.idOf[slot];
+          firings.set(id, [...(firings.get(id) ?? []), ctx.transport!.now]);
+        },
+      }),
+    });
+    const file = scenarioFile({
+      seed: 3, size: 50, cycles: 30, engine: 'event', event: { period: 100 },
+      protocols: { tick: { type: 'tick' } },
+      // Substitution reuses each freed slot at once (the free slots are a stack).
+      controls: { churn: { type: 'churn', remove: 10, substitute: true, every: 100 } },
+    });
+    const { scenario, registry } = await loadScenario(file, { registry: builtinRegistry().register(tick) });
+    const simulation = new Simulation(scenario, registry);
+    simulation.run(() => {});
+    expect(simulation.store.slotsAreIds).toBe(false);
+    expect(wrongNode).toBe(0);
+    expect(firings.size).toBeGreaterThan(200); // 50 first nodes and ~10 new ones per period
+    for (const times of firings.values()) {
+      for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBe(100);
+    }
   });
 
   it('stops a departed node\'s timers and runs observers at their times', async () => {

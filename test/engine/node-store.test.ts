@@ -10,6 +10,30 @@ describe('node store', () => {
     expect(store.size).toBe(5);
   });
 
+  it('answers slotOfLiveId as slotOf does, through joins, departures, suspensions and slot reuse', () => {
+    const op = fc.oneof(fc.constant('add' as const), fc.tuple(fc.constantFrom('remove' as const, 'suspend' as const, 'resume' as const), fc.nat()));
+    fc.assert(fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+      const store = new NodeStore(40);
+      const offline: number[] = [];
+      let reused = false;
+      for (const o of ops) {
+        if (o === 'add') {
+          if (store.freeSlots === 0) continue;
+          const slot = store.add(0);
+          if (slot !== store.idOf[slot]) reused = true;
+        } else if (o[0] === 'resume') {
+          if (offline.length > 0) store.resume(offline.splice(o[1] % offline.length, 1)[0], 0);
+        } else if (store.size > 0) {
+          const slot = store.liveSlot(o[1] % store.size);
+          if (o[0] === 'remove') store.remove(slot);
+          else { store.suspend(slot); offline.push(slot); }
+        }
+        expect(store.slotsAreIds).toBe(!reused);
+        for (let id = -2; id < 45; id++) expect(store.slotOfLiveId(id)).toBe(store.slotOf(id));
+      }
+    }));
+  });
+
   it('never reuses an id, so a departed id stays detectably dead', () => {
     const store = new NodeStore(3);
     const slots = [store.add(0), store.add(0), store.add(0)];
