@@ -1,3 +1,4 @@
+import { bytesOf, lineAlignedInt32Array } from '../engine/line-aligned.js';
 /** Words at the end of a record for the request its node has in flight: sequence, entries sent (0: none), send time (ms, mod 2^32). */
 const REQUEST_WORDS = 3;
 
@@ -58,9 +59,9 @@ export class CyclonCaches {
     this.requestAt = cache + 2 + Math.ceil(cache / 4);
     this.stride = Math.ceil((this.requestAt + REQUEST_WORDS) / 16) * 16;
     this.capacity = capacity;
-    this.records = new Int32Array(capacity * this.stride);
+    this.records = lineAlignedInt32Array(capacity * this.stride);
     for (let slot = 0; slot < capacity; slot++) this.records[slot * this.stride + cache + 1] = -1;
-    this.stamps = new Uint8Array(this.records.buffer);
+    this.stamps = bytesOf(this.records);
     this.stampOffset = 4 * (cache + 2);
     this.taken = new Uint8Array(cache);
     this.slotOfId = slotOfId;
@@ -77,10 +78,9 @@ export class CyclonCaches {
     const records = this.records;
     const base = slot * this.stride;
     let sum = 0;
+    // One word per 64-byte line (the records are line-aligned: see line-aligned.ts).
     for (let at = base, end = base + this.stride; at < end; at += 16) sum += records[at];
-    // And the last word: large typed arrays start 16 bytes past a page boundary (glibc
-    // puts its chunk header there), so a record's last words spill into one more line.
-    return sum + records[base + this.stride - 1];
+    return sum;
   }
 
   /** Index of the oldest of the n entries of the record at `base` (the first one on ties); 0 when empty. */
