@@ -1,4 +1,5 @@
 import type { ProtocolContext } from '../engine/protocol.js';
+import { bytesOf, lineAlignedInt32Array } from '../engine/line-aligned.js';
 import { SlabPool } from '../engine/slab-pool.js';
 import type { CyclonCaches } from './cyclon-cache.js';
 
@@ -6,10 +7,11 @@ import type { CyclonCaches } from './cyclon-cache.js';
 const REQUEST = 0, REPLY = 1;
 /**
  * Event engine: one shuffle's message record, carried by the request and then by
- * its reply: the request's sequence number, the entry counts of P and of Q, then
- * P's entries (l ids, l birth stamps) and Q's (the same).
+ * its reply: the request's sequence number, the entry counts of P and of Q, P's l ids,
+ * Q's l ids, then the birth stamps as bytes (P's l, Q's l). Records are whole cache
+ * lines, line-aligned: for l = 5, 16 words, one line.
  */
-const SEQUENCE = 0, P_COUNT = 1, Q_COUNT = 2, P_ENTRIES = 3;
+const SEQUENCE = 0, P_COUNT = 1, Q_COUNT = 2, P_IDS = 3;
 
 /**
  * Cyclon in the event-driven engine: each shuffle is a request and a reply in flight,
@@ -21,7 +23,15 @@ const SEQUENCE = 0, P_COUNT = 1, Q_COUNT = 2, P_ENTRIES = 3;
 export class CyclonEvents {
   /** The shuffles' message records (created at the first timer). */
   messages?: SlabPool<Int32Array>;
+  /** The message records' bytes, for the stamps, and the records they view (replaced when the pool grows). */
+  private messageBytes: Uint8Array = new Uint8Array(0);
+  private messageBytesOf?: Int32Array;
   private readonly shuffleLength: number;
+  /** Word offset of Q's ids, and byte offsets of P's and Q's stamps, in a message record. */
+  private readonly qIds: number;
+  private readonly pStampBytes: number;
+  private readonly qStampBytes: number;
+  private readonly messageWidth: number;
   // Scratch for one handler, reused: no allocation on the hot path.
   /** Positions P sends from, in draw order; then where the entries it sent sit now. */
   private readonly sentP: Int32Array;
@@ -34,6 +44,10 @@ export class CyclonEvents {
 
   constructor(private readonly ctx: ProtocolContext, private readonly caches: CyclonCaches, shuffle: number) {
     this.shuffleLength = shuffle;
+    this.qIds = P_IDS + shuffle;
+    this.pStampBytes = 4 * (P_IDS + 2 * shuffle);
+    this.qStampBytes = this.pStampBytes + shuffle;
+    this.messageWidth = Math.ceil((this.qStampBytes + shuffle) / 64) * 16;
     this.sentP = new Int32Array(shuffle);
     this.sentQ = new Int32Array(shuffle);
     this.sendIds = new Int32Array(shuffle);
@@ -81,26 +95,29 @@ export class CyclonEvents {
     const messages = this.messagePool();
     const message = messages.allocate();
     const data = messages.data;
+    const bytes = this.bytesOf(data);
     const at = message * messages.width;
+    const atStamps = 4 * at + this.pStampBytes;
     data[at + SEQUENCE] = sequence;
     data[at + P_COUNT] = sent + 1;
-    data[at + P_ENTRIES] = records[pBase + c + 1];
-    data[at + P_ENTRIES + l] = caches.now;
+    data[at + P_IDS] = records[pBase + c + 1];
+    bytes[atStamps] = caches.now;
     for (let k = 0; k < sent; k++) {
-      data[at + P_ENTRIES + 1 + k] = records[pBase + this.sentP[k]];
-      data[at + P_ENTRIES + l + 1 + k] = stamps[pStamps + this.sentP[k]];
+      data[at + P_IDS + 1 + k] = records[pBase + this.sentP[k]];
+      bytes[atStamps + 1 + k] = stamps[pStamps + this.sentP[k]];
     }
     if (!transport.send(p, qId, REQUEST, message, 8 * (sent + 1))) messages.release(message);
   }
 
   /** Early reads of the records an upcoming timer, request or reply will touch. */
   prefetch(slot: number, message: number, _from: number, payload: number): number {
-    const sum = this.caches.prefetch(slot);
+    let sum = this.caches.prefetch(slot);
     if (message < 0) return sum;
-    // The message record spans two or three cache lines: its first and last words reach them all.
+    // One word per line of the message record.
     const messages = this.messages!;
-    const at = payload * messages.width;
-    return sum + messages.data[at] + messages.data[at + (messages.width >> 1)] + messages.data[at + messages.width - 1];
+    let at = payload * messages.width;
+    for (const end = at + messages.width; at < end; at += 16) sum += messages.data[at];
+    return sum;
   }
 
   onMessage(slot: number, kind: number, from: number, payload: number): void {
@@ -126,17 +143,20 @@ export class CyclonEvents {
     caches.pickRandom(this.sentQ, nq, sentByQ);
     const messages = this.messages!;
     const data = messages.data;
+    const bytes = this.bytesOf(data);
     const at = message * messages.width;
-    const qEntries = at + P_ENTRIES + 2 * l;
+    const qIds = at + this.qIds;
+    const qStampsAt = 4 * at + this.qStampBytes;
     data[at + Q_COUNT] = sentByQ;
     for (let k = 0; k < sentByQ; k++) {
-      data[qEntries + k] = records[qBase + this.sentQ[k]];
-      data[qEntries + l + k] = stamps[qStamps + this.sentQ[k]];
+      data[qIds + k] = records[qBase + this.sentQ[k]];
+      bytes[qStampsAt + k] = stamps[qStamps + this.sentQ[k]];
     }
     const count = data[at + P_COUNT];
+    const pStampsAt = 4 * at + this.pStampBytes;
     for (let k = 0; k < count; k++) {
-      this.sendIds[k] = data[at + P_ENTRIES + k];
-      this.sendStamps[k] = data[at + P_ENTRIES + l + k];
+      this.sendIds[k] = data[at + P_IDS + k];
+      this.sendStamps[k] = bytes[pStampsAt + k];
     }
     records[qBase + caches.cache] = caches.merge(qBase, qStamps, nq, records[qBase + caches.cache + 1], this.sendIds, this.sendStamps, count, this.sentQ, sentByQ);
     if (!this.ctx.transport!.send(q, from, REPLY, message, 8 * sentByQ)) messages.release(message);
@@ -149,7 +169,6 @@ export class CyclonEvents {
     const at = message * messages.width;
     const caches = this.caches;
     const records = caches.records;
-    const l = this.shuffleLength;
     const pBase = p * caches.stride;
     const request = pBase + caches.requestAt;
     const transport = this.ctx.transport!;
@@ -160,14 +179,16 @@ export class CyclonEvents {
       // Where the entries P sent (after itself) sit now: other shuffles may have moved them.
       let positions = 0;
       for (let k = 1, sent = data[at + P_COUNT]; k < sent; k++) {
-        const id = data[at + P_ENTRIES + k];
+        const id = data[at + P_IDS + k];
         for (let i = 0; i < n; i++) if (records[pBase + i] === id) { this.sentP[positions++] = i; break; }
       }
       const count = data[at + Q_COUNT];
-      const qEntries = at + P_ENTRIES + 2 * l;
+      const qIds = at + this.qIds;
+      const bytes = this.bytesOf(data);
+      const qStampsAt = 4 * at + this.qStampBytes;
       for (let k = 0; k < count; k++) {
-        this.replyIds[k] = data[qEntries + k];
-        this.replyStamps[k] = data[qEntries + l + k];
+        this.replyIds[k] = data[qIds + k];
+        this.replyStamps[k] = bytes[qStampsAt + k];
       }
       const pStamps = pBase * 4 + caches.stampOffset;
       records[pBase + caches.cache] = caches.merge(pBase, pStamps, n, records[pBase + caches.cache + 1], this.replyIds, this.replyStamps, count, this.sentP, positions);
@@ -177,7 +198,16 @@ export class CyclonEvents {
   }
 
   private messagePool(): SlabPool<Int32Array> {
-    this.messages ??= new SlabPool(P_ENTRIES + 4 * this.shuffleLength, (n) => new Int32Array(n));
+    this.messages ??= new SlabPool(this.messageWidth, lineAlignedInt32Array);
     return this.messages;
+  }
+
+  /** The bytes of the pool's records (`data` is replaced when the pool grows). */
+  private bytesOf(data: Int32Array): Uint8Array {
+    if (this.messageBytesOf !== data) {
+      this.messageBytes = bytesOf(data);
+      this.messageBytesOf = data;
+    }
+    return this.messageBytes;
   }
 }
