@@ -1,6 +1,10 @@
 import { bytesOf, lineAlignedInt32Array } from '../engine/line-aligned.js';
-/** Words at the end of a record for the request its node has in flight: sequence, entries sent (0: none), send time (ms, mod 2^32). */
-const REQUEST_WORDS = 3;
+/**
+ * Words at the end of a record for the request its node has in flight: sequence,
+ * entries sent (0: none), send time (ms, mod 2^32), and where the entries it sent sat
+ * (5 bits each; -1 when they do not fit).
+ */
+export const REQUEST_WORDS = 4;
 
 /** Whether a word read over four stamp bytes holds the first in its low byte (see oldestIndex). */
 const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;

@@ -91,6 +91,7 @@ export class CyclonEvents {
     records[request] = sequence;
     records[request + 1] = sent + 1;
     records[request + 2] = transport.now | 0;
+    records[request + 3] = this.packPositions(sent);
 
     const messages = this.messagePool();
     const message = messages.allocate();
@@ -176,10 +177,17 @@ export class CyclonEvents {
       && (((transport.now | 0) - records[request + 2]) | 0) <= transport.timeoutAfter;
     if (fresh) {
       const n = records[pBase + caches.cache];
-      // Where the entries P sent (after itself) sit now: other shuffles may have moved them.
+      // Where the entries P sent (after itself) sit now. Other shuffles may have moved
+      // them: each is looked for where it was sent from first (ids in a cache are distinct).
       let positions = 0;
+      const packed = records[request + 3];
       for (let k = 1, sent = data[at + P_COUNT]; k < sent; k++) {
         const id = data[at + P_IDS + k];
+        const was = (packed >>> (5 * (k - 1))) & 31;
+        if (packed >= 0 && was < n && records[pBase + was] === id) {
+          this.sentP[positions++] = was;
+          continue;
+        }
         for (let i = 0; i < n; i++) if (records[pBase + i] === id) { this.sentP[positions++] = i; break; }
       }
       const count = data[at + Q_COUNT];
@@ -195,6 +203,14 @@ export class CyclonEvents {
       records[request + 1] = 0;
     }
     messages.release(message);
+  }
+
+  /** The first `sent` positions of sentP, 5 bits each, or -1 if they do not fit in 31 bits. */
+  private packPositions(sent: number): number {
+    if (sent > 6 || this.caches.cache > 32) return -1;
+    let packed = 0;
+    for (let k = 0; k < sent; k++) packed |= this.sentP[k] << (5 * k);
+    return packed;
   }
 
   private messagePool(): SlabPool<Int32Array> {

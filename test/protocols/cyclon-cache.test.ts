@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/engine/random.js';
-import { CyclonCaches } from '../../src/protocols/cyclon-cache.js';
+import { CyclonCaches, REQUEST_WORDS } from '../../src/protocols/cyclon-cache.js';
 
 /** Caches of size c for `capacity` slots, stamped at cycle `cycle`. */
 function caches(c: number, capacity = 4, cycle = 0): CyclonCaches {
@@ -48,7 +48,7 @@ describe('cyclon caches', () => {
       expect(cy.stride % 16).toBe(0);
       expect(cy.stampOffset).toBe(4 * (c + 2));
       expect(cy.requestAt * 4).toBeGreaterThanOrEqual(cy.stampOffset + c);
-      expect(cy.requestAt + 3).toBeLessThanOrEqual(cy.stride);
+      expect(cy.requestAt + REQUEST_WORDS).toBeLessThanOrEqual(cy.stride);
       for (let slot = 0; slot < cy.capacity; slot++) expect(cy.records[slot * cy.stride + c + 1]).toBe(-1);
     }
   });
