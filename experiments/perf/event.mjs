@@ -3,12 +3,14 @@
 // and bytes per node at 10^6 nodes (c = 20, l = 5, period 1 s, latency 10-100 ms).
 // Each size runs in its own process so its peak RSS is its own.
 //
-//   npm run build && node experiments/perf/event.mjs [--sizes 1000000] [--periods 5]
+//   npm run build && node experiments/perf/event.mjs [--sizes 1000000] [--periods 5] [--runs 1]
 //
-// Prints a table and appends one line per size to results/perf/event.tsv.
+// Prints a table and appends one line per run to results/perf/event.tsv; with several
+// runs (each its own process), also each size's median and range: timings on this
+// shared machine drift by ±15% or more between processes.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { option, report } from './report.mjs';
+import { median, option, report } from './report.mjs';
 
 const here = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
@@ -36,9 +38,10 @@ if (args[0] === '--child') {
 }
 
 const periods = Number(option('periods', 5));
+const runs = Number(option('runs', 1));
 const sizes = option('sizes', '1000000').split(',').map(Number);
 const rows = [];
-for (const size of sizes) {
+for (const size of sizes) for (let run = 0; run < runs; run++) {
   const child = spawnSync(process.execPath, ['--max-old-space-size=8192', here, '--child', String(size), String(periods)], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`run at N=${size} failed:\n${child.stderr}`);
   const r = JSON.parse(child.stdout.trim().split('\n').at(-1));
@@ -53,3 +56,9 @@ for (const size of sizes) {
   });
 }
 report('event', rows);
+if (runs > 1) {
+  for (const size of sizes) {
+    const rates = rows.filter((row) => row.N === size).map((row) => Number(row['M events/s']));
+    console.log(`N = ${size}: median ${median(rates).toFixed(2)} M events/s over ${runs} runs (${Math.min(...rates).toFixed(2)}-${Math.max(...rates).toFixed(2)})`);
+  }
+}
