@@ -22,7 +22,8 @@ export interface EventSettings {
  * Messages and timeouts go to node ids, not slots: one for a node that left finds
  * slotOf(id) = -1 and is dropped, even if its slot was reused meanwhile. Timers go to
  * slots and carry the slot's timer generation, which every departure and (re)join
- * bumps: a stale timer is recognised with one read, and no id lookup.
+ * bumps: a stale timer is recognised with one read, and no id lookup; a slot whose
+ * timers were never stopped or restarted skips even that read (see `restarted`).
  */
 const TIMER = 0;
 const TIMEOUT = 1;

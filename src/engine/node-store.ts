@@ -31,8 +31,9 @@ export class NodeStore {
   private readonly livePosition: Int32Array;
   private liveCount = 0;
   /**
-   * Bit s set while slot s holds a live node: what `alive` says, 32 times denser, so
-   * that the event engine's lookups stay in cache (see slotOfLiveId).
+   * Bit s set while slot s holds a live node: what `alive` says in one bit per slot, 32
+   * times smaller than the id -> slot table, so that the event engine's lookups stay in
+   * cache (see slotOfLiveId).
    */
   private readonly liveBits: Int32Array;
   /** Stack of free slots; the next slot handed out is on top. */

@@ -1,10 +1,6 @@
 import { bytesOf, lineAlignedInt32Array } from '../engine/line-aligned.js';
-/**
- * Words at the end of a record for the request its node has in flight: sequence,
- * entries sent (0: none), send time (ms, mod 2^32), and where the entries it sent sat
- * (5 bits each; -1 when they do not fit).
- */
-export const REQUEST_WORDS = 4;
+/** Words at the end of a record for the request its node has in flight: sequence, entries sent (0: none), send time (ms, mod 2^32). */
+export const REQUEST_WORDS = 3;
 
 /** Whether a word read over four stamp bytes holds the first in its low byte (see oldestIndex). */
 const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
@@ -48,6 +44,12 @@ export class CyclonCaches {
    * per period; a newer one supersedes it).
    */
   readonly requestAt: number;
+  /**
+   * Event engine: where a record keeps the positions its request's entries were sent
+   * from (5 bits each; -1 when they do not fit), or -1 when the record has no spare word
+   * for them or the cache is above 32. A spare word only: it never lengthens a record.
+   */
+  readonly positionsAt: number;
   /** The store's id -> slot table and the cycle stamp, set by refresh. */
   slotOfId: Int32Array;
   now = 0;
@@ -62,6 +64,7 @@ export class CyclonCaches {
     this.cache = cache;
     this.requestAt = cache + 2 + Math.ceil(cache / 4);
     this.stride = Math.ceil((this.requestAt + REQUEST_WORDS) / 16) * 16;
+    this.positionsAt = cache <= 32 && this.requestAt + REQUEST_WORDS < this.stride ? this.requestAt + REQUEST_WORDS : -1;
     this.capacity = capacity;
     this.records = lineAlignedInt32Array(capacity * this.stride);
     for (let slot = 0; slot < capacity; slot++) this.records[slot * this.stride + cache + 1] = -1;

@@ -91,7 +91,7 @@ export class CyclonEvents {
     records[request] = sequence;
     records[request + 1] = sent + 1;
     records[request + 2] = transport.now | 0;
-    records[request + 3] = this.packPositions(sent);
+    if (caches.positionsAt >= 0) records[pBase + caches.positionsAt] = this.packPositions(sent);
 
     const messages = this.messagePool();
     const message = messages.allocate();
@@ -180,7 +180,7 @@ export class CyclonEvents {
       // Where the entries P sent (after itself) sit now. Other shuffles may have moved
       // them: each is looked for where it was sent from first (ids in a cache are distinct).
       let positions = 0;
-      const packed = records[request + 3];
+      const packed = caches.positionsAt >= 0 ? records[pBase + caches.positionsAt] : -1;
       for (let k = 1, sent = data[at + P_COUNT]; k < sent; k++) {
         const id = data[at + P_IDS + k];
         const was = (packed >>> (5 * (k - 1))) & 31;
@@ -205,9 +205,9 @@ export class CyclonEvents {
     messages.release(message);
   }
 
-  /** The first `sent` positions of sentP, 5 bits each, or -1 if they do not fit in 31 bits. */
+  /** The first `sent` positions of sentP, 5 bits each (the cache is at most 32), or -1 if they do not fit in 31 bits. */
   private packPositions(sent: number): number {
-    if (sent > 6 || this.caches.cache > 32) return -1;
+    if (sent > 6) return -1;
     let packed = 0;
     for (let k = 0; k < sent; k++) packed |= this.sentP[k] << (5 * k);
     return packed;

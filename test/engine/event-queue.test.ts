@@ -303,6 +303,10 @@ describe('event queue', () => {
       queue.pop();
     }
     expect(queue.ahead(0)).toBe(-1); // the bucket at 5 is empty; the cursor has not moved on
+    expect(queue.aheadInto(0, 10, new Int32Array(10))).toBe(0);
+    queue.pop();
+    expect(queue.aheadInto(0, 0, new Int32Array(1))).toBe(0);
+    expect(queue.aheadInto(3, 1, new Int32Array(1))).toBe(0);
   });
 
   it('refuses to schedule in the past, at a non-finite time or with bad fields', () => {

@@ -43,12 +43,15 @@ function referenceMerge(cache: [number, number][], c: number, self: number, inco
 
 describe('cyclon caches', () => {
   it('lays records out in whole cache lines, stamps after the owner word, request words last', () => {
-    for (const c of [1, 4, 20, 29, 30, 255]) {
+    // A spare word keeps where a request's entries were sent from, when there is one: c = 21 has none.
+    expect([caches(20).stride, caches(20).positionsAt, caches(21).stride, caches(21).positionsAt]).toEqual([32, 30, 32, -1]);
+    for (const c of [1, 4, 20, 21, 29, 30, 255]) {
       const cy = caches(c);
       expect(cy.stride % 16).toBe(0);
       expect(cy.stampOffset).toBe(4 * (c + 2));
       expect(cy.requestAt * 4).toBeGreaterThanOrEqual(cy.stampOffset + c);
       expect(cy.requestAt + REQUEST_WORDS).toBeLessThanOrEqual(cy.stride);
+      if (cy.positionsAt >= 0) expect([c <= 32, cy.positionsAt === cy.requestAt + REQUEST_WORDS, cy.positionsAt < cy.stride]).toEqual([true, true, true]);
       for (let slot = 0; slot < cy.capacity; slot++) expect(cy.records[slot * cy.stride + c + 1]).toBe(-1);
     }
   });
