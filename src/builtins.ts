@@ -5,6 +5,8 @@ import { newscast } from './protocols/newscast.js';
 import { overlay } from './observers/overlay.js';
 import { aggregation } from './protocols/aggregation.js';
 import { staticGraph } from './protocols/static-graph.js';
+import { slicing } from './protocols/slicing.js';
+import { slicingObserver } from './observers/slicing.js';
 import { aggregationObserver } from './observers/aggregation.js';
 import { churnObserver } from './observers/churn.js';
 import { churn } from './controls/churn.js';
@@ -23,8 +25,10 @@ export function builtinRegistry(): Registry {
     .register(overlay)
     .register(aggregation)
     .register(staticGraph)
+    .register(slicing)
     .register(aggregationObserver)
     .register(churnObserver)
+    .register(slicingObserver)
     .register(churn)
     .register(sessions)
     .register(catastrophe)

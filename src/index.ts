@@ -19,6 +19,8 @@ export { newscast } from './protocols/newscast.js';
 export { overlay } from './observers/overlay.js';
 export { aggregation, Aggregation, CountInstances, type AggregationFunction, type AggregationParams } from './protocols/aggregation.js';
 export { staticGraph } from './protocols/static-graph.js';
+export { slicing, Slicing, type SlicingParams } from './protocols/slicing.js';
+export { slicingObserver } from './observers/slicing.js';
 export { aggregationObserver } from './observers/aggregation.js';
 export { loadScenario, type LoadOptions, type LoadedScenario } from './scenario/load.js';
 export { ScenarioError } from './scenario/errors.js';

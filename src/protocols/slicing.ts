@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import type { Random } from '../engine/random.js';
+import { ScenarioError } from '../scenario/errors.js';
+
+const params = z.strictObject({
+  method: z.enum(['ordering', 'ranking'])
+    .describe('ordering: swap random values with misordered neighbours (Jelasity & Kermarrec 2006); ranking: count the lower attributes seen (Fernández et al. 2007)'),
+  attribute: z.string().min(1).describe('the attribute nodes are sliced by, as declared under `attributes:`'),
+  sampler: z.string().optional()
+    .describe('protocol instance whose neighbour lists supply the peers (cyclon, newscast, static...); default: the first protocol that has one'),
+});
+export type SlicingParams = z.infer<typeof params>;
+
+/**
+ * Distributed slicing: every node estimates its normalised rank, in (0, 1], among the
+ * live nodes ordered by an attribute; with k slices its slice is ceil(k * estimate).
+ *
+ * - ordering (Jelasity & Kermarrec, "Ordered slicing of very large-scale overlay
+ *   networks", P2P 2006): each node draws r uniformly in (0, 1]. Each cycle it looks
+ *   at its neighbours for those whose order of r disagrees with the order of the
+ *   attributes, (a_i - a_j)(r_i - r_j) < 0, and swaps r with one of them drawn
+ *   uniformly. Sorting the random values this way converges fast, then stalls: the
+ *   sorted draws are not evenly spread, so nodes near slice boundaries stay misplaced.
+ *   The estimate is r.
+ * - ranking (Fernández, Gramoli, Jiménez, Kermarrec, Raynal, "Distributed slicing in
+ *   dynamic systems", ICDCS 2007): each cycle a node compares its attribute with each
+ *   live neighbour's, counting how many it has seen and how many were lower. The
+ *   estimate is lower / seen (1/2 before it has seen anyone), which keeps improving
+ *   as samples pile up.
+ *
+ * A neighbour's attribute (and r) is read directly, as the descriptors of the peer
+ * sampling service carry them in deployments. Exchanges are atomic in both engines
+ * (the event engine runs `step` at each node's timer). A node that joins draws a new
+ * r, or starts counting from nothing.
+ */
+export class Slicing implements ProtocolInstance {
+  readonly method: 'ordering' | 'ranking';
+  /** The attribute values, by slot (the store's own array). */
+  readonly attribute: Float64Array;
+  /** ordering: each node's random value r in (0, 1]. */
+  readonly r: Float64Array;
+  /** ranking: attributes seen so far, and how many of them were lower. */
+  readonly seen: Float64Array;
+  readonly lower: Float64Array;
+  private peers?: Linkable;
+  private readonly random: Random;
+
+  constructor(private readonly ctx: ProtocolContext, private readonly p: SlicingParams) {
+    const { store } = ctx;
+    const values = store.attributes.get(p.attribute);
+    if (!values) {
+      const declared = [...store.attributes.keys()].join(', ') || 'none';
+      throw new ScenarioError(`protocols.${ctx.name}.attribute`, `expected a declared attribute (${declared}), found "${p.attribute}"`);
+    }
+    this.method = p.method;
+    this.attribute = values;
+    this.r = new Float64Array(p.method === 'ordering' ? store.capacity : 0);
+    this.seen = new Float64Array(p.method === 'ranking' ? store.capacity : 0);
+    this.lower = new Float64Array(p.method === 'ranking' ? store.capacity : 0);
+    this.random = ctx.random;
+  }
+
+  init(): void {
+    // Resolved here, not in the constructor, so the sampler may be declared after us.
+    this.peers = this.ctx.linkable(this.p.sampler);
+    const { store } = this.ctx;
+    for (let i = 0; i < store.size; i++) this.onJoin(store.liveSlot(i), false, this.ctx.initRandom);
+  }
+
+  /** The node's estimate of its normalised rank, in [0, 1]. */
+  estimate(slot: number): number {
+    if (this.method === 'ordering') return this.r[slot];
+    return this.seen[slot] > 0 ? this.lower[slot] / this.seen[slot] : 0.5;
+  }
+
+  onJoin(slot: number, returning = false, random: Random = this.random): void {
+    if (returning) return; // a node back from being offline keeps what it knew
+    if (this.method === 'ordering') this.r[slot] = random.positive();
+    else this.seen[slot] = this.lower[slot] = 0;
+  }
+
+  step(slot: number): void {
+    const peers = this.peers!;
+    const store = this.ctx.store;
+    const a = this.attribute;
+    const mine = a[slot];
+    const degree = peers.degree(slot);
+    if (this.method === 'ranking') {
+      let seen = 0, lower = 0;
+      for (let k = 0; k < degree; k++) {
+        const q = store.slotOf(peers.neighbor(slot, k));
+        if (q < 0 || q === slot) continue;
+        seen++;
+        if (a[q] < mine) lower++;
+      }
+      this.seen[slot] += seen;
+      this.lower[slot] += lower;
+      return;
+    }
+    // ordering: one misordered neighbour, drawn uniformly (reservoir sampling over the view).
+    const r = this.r;
+    let chosen = -1, misordered = 0;
+    for (let k = 0; k < degree; k++) {
+      const q = store.slotOf(peers.neighbor(slot, k));
+      if (q < 0 || q === slot || (mine - a[q]) * (r[slot] - r[q]) >= 0) continue;
+      if (this.random.int(++misordered) === 0) chosen = q;
+    }
+    if (chosen >= 0) {
+      const swap = r[slot];
+      r[slot] = r[chosen];
+      r[chosen] = swap;
+    }
+  }
+
+  snapshot(): Record<string, unknown> {
+    return { r: this.r, seen: this.seen, lower: this.lower };
+  }
+}
+
+export const slicing = defineProtocol({
+  type: 'slicing',
+  description: 'distributed slicing by an attribute: ordering (Jelasity & Kermarrec 2006) or ranking (Fernández et al. 2007)',
+  params,
+  create: (ctx, p) => new Slicing(ctx, p),
+});

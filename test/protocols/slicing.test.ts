@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { Simulation } from '../../src/engine/simulation.js';
+import { Slicing } from '../../src/protocols/slicing.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { scenarioFile } from '../helpers.js';
+
+const K = 10;
+
+/** Both methods side by side over one Cyclon overlay, sliced by a heavy-tailed attribute. */
+function slicingScenario(size: number, cycles: number, extra: Record<string, unknown> = {}) {
+  return {
+    seed: 4, size, cycles,
+    attributes: { capacity: { dist: 'pareto', alpha: 2, xm: 1 } },
+    protocols: {
+      cyclon: { type: 'cyclon', cache: 20, shuffle: 5 },
+      ordering: { type: 'slicing', method: 'ordering', attribute: 'capacity', sampler: 'cyclon' },
+      ranking: { type: 'slicing', method: 'ranking', attribute: 'capacity', sampler: 'cyclon' },
+    },
+    observers: {
+      ordering: { type: 'slicing', protocol: 'ordering', slices: K },
+      ranking: { type: 'slicing', protocol: 'ranking', slices: K },
+    },
+    ...extra,
+  };
+}
+
+async function build(scenario: Record<string, unknown>): Promise<Simulation> {
+  const { scenario: resolved, registry } = await loadScenario(scenarioFile(scenario));
+  return new Simulation(resolved, registry);
+}
+
+/** Runs to the end; returns `cycle observer metric -> value` and the simulation. */
+async function run(scenario: Record<string, unknown>) {
+  const simulation = await build(scenario);
+  const rows = new Map<string, number>();
+  simulation.run((cycle, observer, metric, value) => rows.set(`${cycle} ${observer} ${metric}`, value));
+  const at = (cycle: number, observer: string, metric = 'sdm') => rows.get(`${cycle} ${observer} ${metric}`)!;
+  return { simulation, at };
+}
+
+/**
+ * The best ordering can do with its draws: the SDM when the live nodes' random values
+ * are perfectly sorted by attribute (the residual the paper says it stalls at).
+ */
+function sortedDrawsSdm(simulation: Simulation, ordering: Slicing): number {
+  const { store } = simulation;
+  const slots = Array.from({ length: store.size }, (_, i) => store.liveSlot(i));
+  const r = slots.map((slot) => ordering.r[slot]).sort((x, y) => x - y);
+  const byAttribute = [...slots].sort((x, y) => ordering.attribute[x] - ordering.attribute[y] || store.idOf[x] - store.idOf[y]);
+  let sdm = 0;
+  byAttribute.forEach((slot, p) => {
+    const trueSlice = Math.ceil((K * (p + 1)) / slots.length);
+    sdm += Math.abs(trueSlice - Math.min(K, Math.max(1, Math.ceil(K * r[p]))));
+  });
+  return sdm;
+}
+
+describe('slicing', () => {
+  it('ordering converges fast, then stalls at the residual of its sorted random draws; ranking keeps improving (N = 1000)', async () => {
+    const { simulation, at } = await run(slicingScenario(1000, 300));
+    const ordering = simulation.protocols.get('ordering') as Slicing;
+    // Fast: a tenth of the initial disorder by cycle 20.
+    expect(at(20, 'ordering')).toBeLessThan(at(0, 'ordering') / 10);
+    // Then it stalls, at about what perfectly sorted draws would give.
+    expect(Math.abs(at(300, 'ordering') - at(100, 'ordering'))).toBeLessThanOrEqual(0.1 * at(100, 'ordering'));
+    const floor = sortedDrawsSdm(simulation, ordering);
+    expect(at(300, 'ordering')).toBeGreaterThanOrEqual(0.9 * floor);
+    expect(at(300, 'ordering')).toBeLessThanOrEqual(1.2 * floor);
+    // Ranking keeps improving where ordering stalls (its error shrinks as samples pile
+    // up, so it ends below any residual; when depends on how lucky ordering's draws were).
+    expect(at(300, 'ranking')).toBeLessThan(0.7 * at(100, 'ranking'));
+  });
+
+  it('ordering only swaps values: the multiset of random values is kept without churn', async () => {
+    const sortedValues = async (cycles: number) => {
+      const simulation = await build(slicingScenario(300, cycles));
+      simulation.run(() => {});
+      return [...(simulation.protocols.get('ordering') as Slicing).r].sort((x, y) => x - y);
+    };
+    const [start, later] = [await sortedValues(0), await sortedValues(40)];
+    expect(later).toEqual(start);
+    expect(new Set(start).size).toBe(300);
+  });
+
+  it('gives joining nodes a fresh draw or fresh counts, and keeps measuring under churn', async () => {
+    const { at } = await run(slicingScenario(500, 60, {
+      capacity: 1000,
+      controls: { churn: { type: 'churn', remove: 0.02, substitute: true } },
+    }));
+    for (const observer of ['ordering', 'ranking']) {
+      expect(at(60, observer, 'misplaced')).toBeGreaterThanOrEqual(0);
+      expect(at(60, observer, 'misplaced')).toBeLessThan(0.5);
+    }
+  });
+
+  it('names the key path of a bad attribute or a wrong protocol', async () => {
+    const badAttribute = slicingScenario(50, 1);
+    (badAttribute.protocols.ranking as Record<string, unknown>).attribute = 'load';
+    await expect(build(badAttribute)).rejects.toThrow('protocols.ranking.attribute: expected a declared attribute (capacity), found "load"');
+    const wrongProtocol = slicingScenario(50, 1);
+    (wrongProtocol.observers.ranking as Record<string, unknown>).protocol = 'cyclon';
+    await expect(build(wrongProtocol)).rejects.toThrow('observers.ranking.protocol: expected the name of a slicing protocol, found "cyclon" (of another type)');
+  });
+});
