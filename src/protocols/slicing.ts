@@ -30,7 +30,8 @@ export type SlicingParams = z.infer<typeof params>;
  *   as samples pile up.
  *
  * A neighbour's attribute (and r) is read directly, as the descriptors of the peer
- * sampling service carry them in deployments. Exchanges are atomic in both engines
+ * sampling service carry them in deployments; a swap is an exchange, which a
+ * partition prevents. Exchanges are atomic in both engines
  * (the event engine runs `step` at each node's timer). A node that joins draws a new
  * r, or starts counting from nothing.
  */
@@ -98,12 +99,15 @@ export class Slicing implements ProtocolInstance {
       this.lower[slot] += lower;
       return;
     }
-    // ordering: one misordered neighbour, drawn uniformly (reservoir sampling over the view).
+    // ordering: one misordered neighbour, drawn uniformly (reservoir sampling over the
+    // view); a swap needs an exchange, which a partition rules out.
     const r = this.r;
+    const network = this.ctx.network;
     let chosen = -1, misordered = 0;
     for (let k = 0; k < degree; k++) {
       const q = store.slotOf(peers.neighbor(slot, k));
       if (q < 0 || q === slot || (mine - a[q]) * (r[slot] - r[q]) >= 0) continue;
+      if (network.partitioned && !network.reachable(slot, q)) continue;
       if (this.random.int(++misordered) === 0) chosen = q;
     }
     if (chosen >= 0) {
