@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { defineControl } from '../engine/protocol.js';
 import { amountSchema, resolveAmount } from './amount.js';
+import { checkSelect, rankingValues, selectParams, sortForSelect } from './select.js';
 
 const params = z.strictObject({
   at: z.number().int().min(1).describe('cycle at whose start the nodes fail'),
   amount: amountSchema.describe('nodes that fail: a count, or below 1 a fraction of the live nodes'),
-  select: z.enum(['random', 'top', 'bottom']).default('random')
-    .describe('which nodes: at random, or those with the highest (top) or lowest (bottom) attribute values'),
-  attribute: z.string().optional().describe('the attribute that top and bottom rank by'),
+  ...selectParams,
 });
 
 /** Many nodes fail at once, at random or correlated with an attribute (what breaks slicing). */
@@ -15,10 +14,9 @@ export const catastrophe = defineControl({
   type: 'catastrophe',
   description: 'a fraction or count of live nodes fail at once, at random or by attribute rank',
   params,
-  check: (p) => (p.select !== 'random' && !p.attribute
-    ? [{ key: 'attribute', message: `expected an attribute name to rank by for select: ${p.select}, found nothing` }]
-    : []),
+  check: (p) => checkSelect(p),
   create: (ctx, p) => {
+    const values = rankingValues(ctx, p);
     let done = false;
     return {
       execute(cycle) {
@@ -29,16 +27,13 @@ export const catastrophe = defineControl({
         const victims = new Int32Array(store.size);
         const n = store.copyLiveSlots(victims);
         const count = Math.min(n, resolveAmount(p.amount, n, random));
-        if (p.select === 'random') {
+        if (values === undefined || p.select === 'random') {
           for (let i = 0; i < count; i++) {
             const j = i + random.int(n - i);
             const t = victims[i]; victims[i] = victims[j]; victims[j] = t;
           }
         } else {
-          const values = store.attribute(p.attribute!);
-          const sign = p.select === 'top' ? -1 : 1;
-          // Ties broken by slot, so the choice never depends on sort stability.
-          victims.sort((a, b) => sign * (values[a] - values[b]) || a - b);
+          sortForSelect(victims, values, p.select);
         }
         for (let i = 0; i < count; i++) membership.leave(victims[i], 'fail');
       },

@@ -48,6 +48,30 @@ describe('steady churn', () => {
   });
 });
 
+describe('churn correlated with an attribute', () => {
+  it('removes the bottom of the attribute each time, and names a bad attribute', async () => {
+    const scenario = {
+      seed: 2, size: 1000, cycles: 3,
+      attributes: { reliability: { dist: 'uniform', min: 0, max: 1 } },
+      protocols: { cyclon: { type: 'cyclon', cache: 5, shuffle: 2 } },
+      controls: { unreliable: { type: 'churn', remove: 50, select: 'bottom', attribute: 'reliability' } },
+    };
+    const simulation = await simulate(scenario);
+    const values = simulation.store.attribute('reliability');
+    const sorted = Array.from(values.subarray(0, 1000)).sort((a, b) => a - b);
+    simulation.runCycle(() => {});
+    simulation.runCycle(() => {});
+    let minLive = Infinity;
+    for (let i = 0; i < simulation.store.size; i++) minLive = Math.min(minLive, values[simulation.store.liveSlot(i)]);
+    expect(simulation.store.size).toBe(900);
+    expect(minLive).toBe(sorted[100]);
+    await expect(simulate({ ...scenario, controls: { unreliable: { ...scenario.controls.unreliable, attribute: 'uptime' } } }))
+      .rejects.toThrow('controls.unreliable.attribute: expected a declared attribute (reliability), found "uptime"');
+    await expect(simulate({ ...scenario, controls: { unreliable: { type: 'churn', remove: 5, select: 'top' } } }))
+      .rejects.toThrow('controls.unreliable.attribute: expected an attribute name to rank by for select: top, found nothing');
+  });
+});
+
 describe('catastrophe', () => {
   it('fails half the nodes at once, and Cyclon sheds the dead links', async () => {
     const rows = collect(await simulate({

@@ -71,6 +71,21 @@ describe('slicing', () => {
     expect(at(300, 'ranking')).toBeLessThan(0.7 * at(100, 'ranking'));
   });
 
+  it('ranking copes with churn correlated with the attribute; ordering does not (N = 1000)', async () => {
+    // From cycle 50 to 100, the 1% of nodes with the lowest values leave every cycle, replaced by new ones.
+    const { simulation, at } = await run(slicingScenario(1000, 200, {
+      capacity: 2000,
+      controls: { lowLeave: { type: 'churn', remove: 0.01, substitute: true, select: 'bottom', attribute: 'capacity', from: 50, until: 100 } },
+    }));
+    expect(simulation.store.size).toBe(1000);
+    // Ordering's disorder jumps and stays: the departed took the low random values with them.
+    expect(at(100, 'ordering')).toBeGreaterThan(4 * at(50, 'ordering'));
+    expect(at(200, 'ordering')).toBeGreaterThan(0.9 * at(100, 'ordering'));
+    // Ranking's recovers as new samples arrive.
+    expect(at(200, 'ranking')).toBeLessThan(0.5 * at(100, 'ranking'));
+    expect(at(200, 'ranking')).toBeLessThan(0.5 * at(200, 'ordering'));
+  });
+
   it('ordering only swaps values: the multiset of random values is kept without churn', async () => {
     const sortedValues = async (cycles: number) => {
       const simulation = await build(slicingScenario(300, cycles));
