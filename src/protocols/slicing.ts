@@ -9,6 +9,8 @@ const params = z.strictObject({
   attribute: z.string().min(1).describe('the attribute nodes are sliced by, as declared under `attributes:`'),
   sampler: z.string().optional()
     .describe('protocol instance whose neighbour lists supply the peers (cyclon, newscast, static...); default: the first protocol that has one'),
+  window: z.number().int().positive().optional()
+    .describe('ranking: weigh recent samples, forgetting old ones with a time constant of this many samples (for churn); default: keep every sample'),
 });
 export type SlicingParams = z.infer<typeof params>;
 
@@ -25,13 +27,17 @@ export type SlicingParams = z.infer<typeof params>;
  *   The estimate is r.
  * - ranking (Fernández, Gramoli, Jiménez, Kermarrec, Raynal, "Distributed slicing in
  *   dynamic systems", ICDCS 2007): each cycle a node compares its attribute with each
- *   live neighbour's, counting how many it has seen and how many were lower. The
- *   estimate is lower / seen (1/2 before it has seen anyone), which keeps improving
- *   as samples pile up.
+ *   live neighbour's, and sends its own to each of them, which compare it with
+ *   theirs. A node counts the values it has seen and how many were lower (an equal
+ *   one counts half); its estimate is lower / seen (1/2 before it has seen any),
+ *   which keeps improving as samples pile up. Under churn correlated with the
+ *   attribute, the values of departed nodes linger in the counts: with `window`, each
+ *   new sample first scales both counts by 1 - 1/window, so the estimate follows
+ *   about the last `window` samples.
  *
  * A neighbour's attribute (and r) is read directly, as the descriptors of the peer
- * sampling service carry them in deployments; a swap is an exchange, which a
- * partition prevents. Exchanges are atomic in both engines
+ * sampling service carry them in deployments; a swap, or a value sent, is a message,
+ * which a partition stops. Exchanges are atomic in both engines
  * (the event engine runs `step` at each node's timer). A node that joins draws a new
  * r, or starts counting from nothing.
  */
@@ -46,6 +52,8 @@ export class Slicing implements ProtocolInstance {
   readonly lower: Float64Array;
   private peers?: Linkable;
   private readonly random: Random;
+  /** ranking: what each new sample scales the counts by (1: no forgetting). */
+  private readonly keep: number;
 
   constructor(private readonly ctx: ProtocolContext, private readonly p: SlicingParams) {
     const { store } = ctx;
@@ -60,6 +68,7 @@ export class Slicing implements ProtocolInstance {
     this.seen = new Float64Array(p.method === 'ranking' ? store.capacity : 0);
     this.lower = new Float64Array(p.method === 'ranking' ? store.capacity : 0);
     this.random = ctx.random;
+    this.keep = p.window === undefined ? 1 : 1 - 1 / p.window;
   }
 
   init(): void {
@@ -87,22 +96,20 @@ export class Slicing implements ProtocolInstance {
     const a = this.attribute;
     const mine = a[slot];
     const degree = peers.degree(slot);
+    const network = this.ctx.network;
     if (this.method === 'ranking') {
-      let seen = 0, lower = 0;
       for (let k = 0; k < degree; k++) {
         const q = store.slotOf(peers.neighbor(slot, k));
         if (q < 0 || q === slot) continue;
-        seen++;
-        if (a[q] < mine) lower++;
+        const other = a[q];
+        this.sample(slot, other < mine ? 1 : other === mine ? 0.5 : 0);
+        if (!network.partitioned || network.reachable(slot, q)) this.sample(q, mine < other ? 1 : mine === other ? 0.5 : 0);
       }
-      this.seen[slot] += seen;
-      this.lower[slot] += lower;
       return;
     }
     // ordering: one misordered neighbour, drawn uniformly (reservoir sampling over the
-    // view); a swap needs an exchange, which a partition rules out.
+    // view).
     const r = this.r;
-    const network = this.ctx.network;
     let chosen = -1, misordered = 0;
     for (let k = 0; k < degree; k++) {
       const q = store.slotOf(peers.neighbor(slot, k));
@@ -117,6 +124,12 @@ export class Slicing implements ProtocolInstance {
     }
   }
 
+  /** ranking: the node saw one more value; `lower` is 1 if it was lower, 1/2 if equal, else 0. */
+  private sample(slot: number, lower: number): void {
+    this.seen[slot] = this.seen[slot] * this.keep + 1;
+    this.lower[slot] = this.lower[slot] * this.keep + lower;
+  }
+
   snapshot(): Record<string, unknown> {
     return { r: this.r, seen: this.seen, lower: this.lower };
   }
@@ -126,5 +139,8 @@ export const slicing = defineProtocol({
   type: 'slicing',
   description: 'distributed slicing by an attribute: ordering (Jelasity & Kermarrec 2006) or ranking (Fernández et al. 2007)',
   params,
+  check: (p) => (p.window !== undefined && p.method !== 'ranking'
+    ? [{ key: 'window', message: `expected window only with method ranking, found method ${p.method}` }]
+    : []),
   create: (ctx, p) => new Slicing(ctx, p),
 });

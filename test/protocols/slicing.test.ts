@@ -71,19 +71,23 @@ describe('slicing', () => {
     expect(at(300, 'ranking')).toBeLessThan(0.7 * at(100, 'ranking'));
   });
 
-  it('ranking copes with churn correlated with the attribute; ordering does not (N = 1000)', async () => {
-    // From cycle 50 to 100, the 1% of nodes with the lowest values leave every cycle, replaced by new ones.
-    const { simulation, at } = await run(slicingScenario(1000, 200, {
+  it('under churn correlated with the attribute, ordering collapses and ranking with a window holds (N = 1000)', async () => {
+    // From cycle 50 on, the 1% of nodes with the lowest values leave every cycle, replaced by new ones.
+    const scenario = slicingScenario(1000, 200, {
       capacity: 2000,
-      controls: { lowLeave: { type: 'churn', remove: 0.01, substitute: true, select: 'bottom', attribute: 'capacity', from: 50, until: 100 } },
-    }));
+      controls: { lowLeave: { type: 'churn', remove: 0.01, substitute: true, select: 'bottom', attribute: 'capacity', from: 50 } },
+    });
+    scenario.protocols = { ...scenario.protocols, windowed: { type: 'slicing', method: 'ranking', attribute: 'capacity', sampler: 'cyclon', window: 400 } } as typeof scenario.protocols;
+    scenario.observers = { ...scenario.observers, windowed: { type: 'slicing', protocol: 'windowed', slices: K } } as typeof scenario.observers;
+    const { simulation, at } = await run(scenario);
     expect(simulation.store.size).toBe(1000);
-    // Ordering's disorder jumps and stays: the departed took the low random values with them.
-    expect(at(100, 'ordering')).toBeGreaterThan(4 * at(50, 'ordering'));
-    expect(at(200, 'ordering')).toBeGreaterThan(0.9 * at(100, 'ordering'));
-    // Ranking's recovers as new samples arrive.
-    expect(at(200, 'ranking')).toBeLessThan(0.5 * at(100, 'ranking'));
-    expect(at(200, 'ranking')).toBeLessThan(0.5 * at(200, 'ordering'));
+    // Ordering's disorder keeps growing: the departed take the low random values with them.
+    expect(at(200, 'ordering')).toBeGreaterThan(8 * at(50, 'ordering'));
+    expect(at(200, 'ordering')).toBeGreaterThan(at(100, 'ordering'));
+    // Ranking counts the departed's values forever; forgetting them keeps the disorder low.
+    expect(at(200, 'ranking')).toBeLessThan(0.6 * at(200, 'ordering'));
+    expect(at(200, 'windowed')).toBeLessThan(0.4 * at(200, 'ranking'));
+    expect(at(200, 'windowed')).toBeLessThan(2 * at(50, 'windowed'));
   });
 
   it('ordering only swaps values: the multiset of random values is kept without churn', async () => {
@@ -108,12 +112,15 @@ describe('slicing', () => {
     }
   });
 
-  it('names the key path of a bad attribute or a wrong protocol', async () => {
+  it('names the key path of a bad attribute, a wrong protocol or a window without ranking', async () => {
     const badAttribute = slicingScenario(50, 1);
     (badAttribute.protocols.ranking as Record<string, unknown>).attribute = 'load';
     await expect(build(badAttribute)).rejects.toThrow('protocols.ranking.attribute: expected a declared attribute (capacity), found "load"');
     const wrongProtocol = slicingScenario(50, 1);
     (wrongProtocol.observers.ranking as Record<string, unknown>).protocol = 'cyclon';
     await expect(build(wrongProtocol)).rejects.toThrow('observers.ranking.protocol: expected the name of a slicing protocol, found "cyclon" (of another type)');
+    const windowedOrdering = slicingScenario(50, 1);
+    (windowedOrdering.protocols.ordering as Record<string, unknown>).window = 100;
+    await expect(build(windowedOrdering)).rejects.toThrow('protocols.ordering.window: expected window only with method ranking, found method ordering');
   });
 });
