@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { NodeStore } from '../../src/engine/node-store.js';
+import type { Context, ProtocolContext } from '../../src/engine/protocol.js';
+import { Random } from '../../src/engine/random.js';
 import { Simulation } from '../../src/engine/simulation.js';
+import { slicingObserver } from '../../src/observers/slicing.js';
 import { Slicing } from '../../src/protocols/slicing.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { scenarioFile } from '../helpers.js';
@@ -102,14 +106,38 @@ describe('slicing', () => {
   });
 
   it('gives joining nodes a fresh draw or fresh counts, and keeps measuring under churn', async () => {
-    const { at } = await run(slicingScenario(500, 60, {
+    const { simulation, at } = await run(slicingScenario(500, 60, {
       capacity: 1000,
       controls: { churn: { type: 'churn', remove: 0.02, substitute: true } },
     }));
-    for (const observer of ['ordering', 'ranking']) {
-      expect(at(60, observer, 'misplaced')).toBeGreaterThanOrEqual(0);
-      expect(at(60, observer, 'misplaced')).toBeLessThan(0.5);
-    }
+    const { store } = simulation;
+    const ordering = simulation.protocols.get('ordering') as Slicing;
+    const ranking = simulation.protocols.get('ranking') as Slicing;
+    const live = Array.from({ length: store.size }, (_, i) => store.liveSlot(i));
+    const last = Math.max(...live.map((slot) => store.joinedAt[slot]));
+    const joinedLast = live.filter((slot) => store.joinedAt[slot] === last);
+    const original = live.filter((slot) => store.joinedAt[slot] === 0);
+    expect(joinedLast.length).toBe(10);
+    expect(original.length).toBeGreaterThan(100);
+    // A node that joined in the last churn has counted a cycle's values or so; an original one, sixty cycles'.
+    const meanSeen = (slots: number[]) => slots.reduce((sum, slot) => sum + ranking.seen[slot], 0) / slots.length;
+    expect(meanSeen(joinedLast)).toBeLessThan(0.1 * meanSeen(original));
+    for (const slot of joinedLast) expect(ordering.r[slot] > 0 && ordering.r[slot] <= 1).toBe(true);
+    for (const observer of ['ordering', 'ranking']) expect(at(60, observer, 'misplaced')).toBeLessThan(0.5);
+  });
+
+  it('measures SDM, misplaced and GDM as defined (four nodes, two slices, by hand)', () => {
+    const store = new NodeStore(4);
+    const a = store.defineAttribute('a');
+    for (let i = 0; i < 4; i++) a[store.add(0)] = 10 * (i + 1);
+    const slicing = new Slicing({ store, name: 's', random: new Random('test', 1) } as unknown as ProtocolContext, { method: 'ordering', attribute: 'a' });
+    // True slices by attribute rank 1..4: 1 1 2 2. Estimated, ceil(2r): 2 1 1 2.
+    slicing.r.set([0.6, 0.1, 0.3, 0.9]);
+    const observer = slicingObserver.create({ store, name: 'o', protocol: () => slicing } as unknown as Context, { protocol: 's', slices: 2 });
+    const metrics = new Map<string, number>();
+    observer.observe((metric, value) => metrics.set(metric, value));
+    // Ranks by estimate: 3 1 2 4, against 1 2 3 4: squares 4 + 1 + 1 + 0.
+    expect(Object.fromEntries(metrics)).toEqual({ sdm: 2, sdm_per_node: 0.5, misplaced: 0.5, gdm: 1.5 });
   });
 
   it('names the key path of a bad attribute, a wrong protocol or a window without ranking', async () => {
