@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineControl } from '../engine/protocol.js';
+import { declaredAttribute } from '../scenario/attribute.js';
 
 const params = z.strictObject({
   at: z.number().int().min(1).describe('cycle at whose start the region goes down'),
@@ -18,6 +19,7 @@ export const outage = defineControl({
     : []),
   create: (ctx, p) => {
     const regions = new Set(Array.isArray(p.region) ? p.region : [p.region]);
+    const values = declaredAttribute(ctx.store, p.attribute, `controls.${ctx.name}.attribute`);
     let down: number[] = [];
     let phase: 'before' | 'down' | 'over' = 'before';
     return {
@@ -25,7 +27,6 @@ export const outage = defineControl({
         const { store, membership } = ctx;
         if (phase === 'before' && cycle >= p.at) {
           phase = 'down';
-          const values = store.attribute(p.attribute);
           for (let i = 0; i < store.size; i++) if (regions.has(values[store.liveSlot(i)])) down.push(store.liveSlot(i));
           for (const slot of down) membership.suspend(slot, 'fail');
         } else if (phase === 'down' && p.back !== undefined && cycle >= p.back) {

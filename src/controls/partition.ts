@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineControl } from '../engine/protocol.js';
+import { declaredAttribute } from '../scenario/attribute.js';
 
 const params = z.strictObject({
   start: z.number().int().min(1).describe('cycle at whose start the network splits'),
@@ -17,7 +18,7 @@ export const partition = defineControl({
     ? [{ key: 'end', message: `expected a cycle after start (${p.start}), found ${p.end}` }]
     : []),
   create: (ctx, p) => {
-    const values = ctx.store.attribute(p.attribute);
+    const values = declaredAttribute(ctx.store, p.attribute, `controls.${ctx.name}.attribute`);
     let phase: 'before' | 'split' | 'healed' = 'before';
     return {
       execute(cycle) {

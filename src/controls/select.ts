@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Context, ParamProblem } from '../engine/protocol.js';
-import { ScenarioError } from '../scenario/errors.js';
+import { declaredAttribute } from '../scenario/attribute.js';
 
 /**
  * Which live nodes a control takes: at random, or the top or bottom of an attribute
@@ -23,13 +23,7 @@ export function checkSelect(p: { select: Select; attribute?: string }): ParamPro
 
 /** The attribute's values for top and bottom (undefined for random), resolved when the control is built. */
 export function rankingValues(ctx: Context, p: { select: Select; attribute?: string }): Float64Array | undefined {
-  if (p.select === 'random') return undefined;
-  const values = ctx.store.attributes.get(p.attribute!);
-  if (!values) {
-    const declared = [...ctx.store.attributes.keys()].join(', ') || 'none';
-    throw new ScenarioError(`controls.${ctx.name}.attribute`, `expected a declared attribute (${declared}), found "${p.attribute}"`);
-  }
-  return values;
+  return p.select === 'random' ? undefined : declaredAttribute(ctx.store, p.attribute!, `controls.${ctx.name}.attribute`);
 }
 
 /** Sorts slots so that those to go first come first: the highest values (top) or the lowest (bottom), ties by slot. */

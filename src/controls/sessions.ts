@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { drawLifetime, lifetimeSchema } from '../engine/lifetimes.js';
 import { defineControl, type Context } from '../engine/protocol.js';
+import { declaredAttribute } from '../scenario/attribute.js';
 
 const params = z.strictObject({
   on: lifetimeSchema.describe('session (ON) length distribution'),
@@ -36,7 +37,7 @@ class Sessions {
     this.since = new Float64Array(ctx.store.capacity);
     this.owner = new Int32Array(ctx.store.capacity).fill(-1);
     this.resting = new Uint8Array(ctx.store.capacity);
-    if (p.scaleBy) ctx.store.attribute(p.scaleBy);
+    if (p.scaleBy) declaredAttribute(ctx.store, p.scaleBy, `controls.${ctx.name}.scaleBy`);
   }
 
   init(): void {

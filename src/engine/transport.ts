@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { NodeStore } from './node-store.js';
 import type { Random } from './random.js';
+import { declaredAttribute } from '../scenario/attribute.js';
 
 const nonNegative = (what: string) => z.number().min(0).describe(what);
 
@@ -52,7 +53,7 @@ export class TransportModel {
       for (let i = 0; i < store.size; i++) this.place(store.liveSlot(i));
     }
     if (spec.latency.model === 'regions') {
-      this.region = store.attribute(spec.latency.attribute);
+      this.region = declaredAttribute(store, spec.latency.attribute, 'transport.latency.attribute');
       const n = spec.latency.matrix.length;
       spec.latency.matrix.forEach((row, i) => {
         if (row.length !== n) throw new Error(`latency.matrix: expected ${n} columns in row ${i}, found ${row.length}`);

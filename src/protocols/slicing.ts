@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
-import { ScenarioError } from '../scenario/errors.js';
+import { declaredAttribute } from '../scenario/attribute.js';
 
 const params = z.strictObject({
   method: z.enum(['ordering', 'ranking'])
@@ -57,13 +57,8 @@ export class Slicing implements ProtocolInstance {
 
   constructor(private readonly ctx: ProtocolContext, private readonly p: SlicingParams) {
     const { store } = ctx;
-    const values = store.attributes.get(p.attribute);
-    if (!values) {
-      const declared = [...store.attributes.keys()].join(', ') || 'none';
-      throw new ScenarioError(`protocols.${ctx.name}.attribute`, `expected a declared attribute (${declared}), found "${p.attribute}"`);
-    }
     this.method = p.method;
-    this.attribute = values;
+    this.attribute = declaredAttribute(store, p.attribute, `protocols.${ctx.name}.attribute`);
     this.r = new Float64Array(p.method === 'ordering' ? store.capacity : 0);
     this.seen = new Float64Array(p.method === 'ranking' ? store.capacity : 0);
     this.lower = new Float64Array(p.method === 'ranking' ? store.capacity : 0);

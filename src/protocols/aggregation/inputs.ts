@@ -1,6 +1,6 @@
 import type { NodeStore } from '../../engine/node-store.js';
 import type { Random } from '../../engine/random.js';
-import { ScenarioError } from '../../scenario/errors.js';
+import { declaredAttribute } from '../../scenario/attribute.js';
 import type { InitSpec } from './params.js';
 
 /**
@@ -18,14 +18,7 @@ export class Inputs {
 
   constructor(private readonly store: NodeStore, private readonly spec: InitSpec, private readonly scenarioSize: number, keyPath: string) {
     this.drawn = new Float64Array(store.capacity);
-    if (spec.kind === 'attribute') {
-      const values = store.attributes.get(spec.name);
-      if (!values) {
-        const declared = [...store.attributes.keys()].join(', ') || 'none';
-        throw new ScenarioError(`${keyPath}.init.name`, `expected a declared attribute (${declared}), found "${spec.name}"`);
-      }
-      this.attribute = values;
-    }
+    if (spec.kind === 'attribute') this.attribute = declaredAttribute(store, spec.name, `${keyPath}.init.name`);
   }
 
   /** Sets the inputs of every live node at the start of the run. */
