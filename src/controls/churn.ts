@@ -21,7 +21,7 @@ const params = z.strictObject({
  */
 export const churn = defineControl({
   type: 'churn',
-  description: 'steady churn: remove random live nodes and add new ones each time it runs (PeerSim DynamicNetwork)',
+  description: 'steady churn: remove live nodes (random, or the top or bottom of an attribute) and add new ones each time it runs (PeerSim DynamicNetwork)',
   params,
   check: (p) => [
     ...(p.max !== undefined && p.max < p.min ? [{ key: 'max', message: `expected max >= min (${p.min}), found ${p.max}` }] : []),
