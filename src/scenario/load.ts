@@ -109,7 +109,8 @@ async function validate(raw: Record<string, unknown>, file: string, registry: Re
       const scheduleBlock: Record<string, unknown> = {};
       const rest: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(block)) ((scheduleKeys as string[]).includes(key) ? scheduleBlock : rest)[key] = value;
-      const schedule = parseOrThrow(scheduleSchema, scheduleBlock, [section, name], scheduleKeys, overridden);
+      const parsed = parseOrThrow(scheduleSchema, scheduleBlock, [section, name], scheduleKeys, overridden);
+      const schedule = { ...parsed, every: parsed.every ?? (top.engine === 'event' ? top.event.period : 1) };
       out[name] = { ...instance(rest as { type: string }, [section, name], table, section.slice(0, -1), facts, overridden), schedule };
     }
     return out;

@@ -30,15 +30,18 @@ export const scenarioSchema = z.strictObject({
   observers: z.record(z.string(), instanceBlock).default({}).describe('observers by name, each with a schedule; each writes rows to metrics.csv'),
 });
 
-/** When a control or observer runs. Cycle k means: after k cycles (0 is the initial state). */
+/**
+ * When a control or observer runs. Cycle k means: after k cycles (0 is the initial
+ * state). In the event engine the keys count ms, and `every` defaults to one period.
+ */
 export const scheduleSchema = z.strictObject({
-  every: z.number().int().positive().default(1).describe('run every this many cycles'),
+  every: z.number().int().positive().optional().describe('run every this many cycles (event engine: ms); default: every cycle (event engine: every period)'),
   from: z.number().int().min(0).default(0).describe('first cycle to run at'),
   until: z.number().int().min(0).optional().describe('last cycle to run at; default: the last cycle'),
   final: z.boolean().default(false).describe('also run after the last cycle even when off the every/from grid'),
 });
 export const scheduleKeys = Object.keys(scheduleSchema.shape) as (keyof Schedule)[];
-export type Schedule = z.infer<typeof scheduleSchema>;
+export type Schedule = z.infer<typeof scheduleSchema> & { readonly every: number };
 
 export interface InstanceSpec { readonly type: string; readonly params: Record<string, unknown> }
 export interface ScheduledSpec extends InstanceSpec { readonly schedule: Schedule }

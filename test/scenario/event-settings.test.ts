@@ -50,4 +50,12 @@ describe('event engine settings, on bad input', () => {
     expect(scenario.event).toEqual({ period: 1000, jitter: 0, timeout: 1000 });
     expect(scenario.transport).toEqual({ latency: { model: 'uniform', min: 10, max: 100 }, loss: 0, bandwidth: 0 });
   });
+
+  it('run observers and controls once a period unless `every` says otherwise (every cycle in the cycle engine)', async () => {
+    const observers = { often: { type: 'churn', every: 250 }, usual: { type: 'churn' } };
+    const { scenario } = await loadScenario(scenarioFile({ ...base, event: { period: 500 }, observers }));
+    expect([scenario.observers.often.schedule.every, scenario.observers.usual.schedule.every]).toEqual([250, 500]);
+    const cycle = await loadScenario(scenarioFile({ ...base, engine: 'cycle', observers }));
+    expect(cycle.scenario.observers.usual.schedule.every).toBe(1);
+  });
 });
