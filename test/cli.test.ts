@@ -97,7 +97,7 @@ describe('pcsim command line', () => {
     expect(result.stdout).toContain('cyclon - ');
     expect(result.stdout).toContain('cache: integer (default 20)');
     expect(result.stdout).toContain('overlay - ');
-    expect(result.stdout).toContain('every: integer - run every this many cycles (event engine: ms); default: every cycle (event engine: every period)');
+    expect(result.stdout).toContain('every: integer - run every this many cycles (event engine: ms); default: every cycle (event engine: every period, or every ms for sessions and trace)');
   });
 
   it('prints no progress bar when stderr is not a terminal', () => {

@@ -101,5 +101,6 @@ export const sessions = defineControl({
   type: 'sessions',
   description: 'session churn: each node alternates ON and OFF periods (exponential, weibull, pareto, lognormal, empirical)',
   params,
+  continuous: true,
   create: (ctx, p) => new Sessions(ctx, p),
 });

@@ -75,5 +75,6 @@ export const trace = defineControl({
   type: 'trace',
   description: 'replays an availability trace (.avt or node,up_start,up_end CSV)',
   params,
+  continuous: true,
   create: (ctx, p) => new TraceReplay(ctx, p),
 });

@@ -167,7 +167,14 @@ export interface ControlInstance {
 
 export type ProtocolDefinition<P = any> = Definition<P, ProtocolInstance, ProtocolContext> & { readonly kind?: 'protocol' };
 export type ObserverDefinition<P = any> = Definition<P, ObserverInstance, Context> & { readonly kind: 'observer' };
-export type ControlDefinition<P = any> = Definition<P, ControlInstance, Context> & { readonly kind: 'control' };
+export type ControlDefinition<P = any> = Definition<P, ControlInstance, Context> & {
+  readonly kind: 'control';
+  /**
+   * Changes at times of its own (session ends, trace events): in the event engine it
+   * runs every ms unless `every` says otherwise, instead of once a period.
+   */
+  readonly continuous?: boolean;
+};
 
 /** Identity helpers that give plug-in authors type inference. */
 export const defineProtocol = <P>(d: ProtocolDefinition<P>): ProtocolDefinition<P> => d;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { NodeStore } from './node-store.js';
 import type { Random } from './random.js';
 import { declaredAttribute } from '../scenario/attribute.js';
+import { ScenarioError } from '../scenario/errors.js';
 
 const nonNegative = (what: string) => z.number().min(0).describe(what);
 
@@ -56,8 +57,14 @@ export class TransportModel {
       this.region = declaredAttribute(store, spec.latency.attribute, 'transport.latency.attribute');
       const n = spec.latency.matrix.length;
       spec.latency.matrix.forEach((row, i) => {
-        if (row.length !== n) throw new Error(`latency.matrix: expected ${n} columns in row ${i}, found ${row.length}`);
+        if (row.length !== n) throw new ScenarioError(`transport.latency.matrix.${i}`, `expected ${n} columns (a square matrix), found ${row.length}`);
       });
+      for (let i = 0; i < store.size; i++) {
+        const region = this.region[store.liveSlot(i)];
+        if (!(Number.isInteger(region) && region >= 0 && region < n)) {
+          throw new ScenarioError('transport.latency.matrix', `expected a row for every region value of attribute "${spec.latency.attribute}" (0..${n - 1}), found region ${region}`);
+        }
+      }
     }
     if (spec.bandwidth > 0) this.busyUntil = new Float64Array(store.capacity);
     this.loss = spec.loss;
@@ -102,7 +109,7 @@ export class TransportModel {
       case 'regions': {
         const row = l.matrix[this.region![from]];
         const value = row?.[this.region![to]];
-        if (value === undefined) throw new Error(`latency.matrix has no entry for regions ${this.region![from]} -> ${this.region![to]}`);
+        if (value === undefined) throw new ScenarioError('transport.latency.matrix', `expected an entry for regions ${this.region![from]} -> ${this.region![to]}, found none`);
         return value;
       }
     }

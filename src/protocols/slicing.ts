@@ -9,7 +9,7 @@ const params = z.strictObject({
   attribute: z.string().min(1).describe('the attribute nodes are sliced by, as declared under `attributes:`'),
   sampler: z.string().optional()
     .describe('protocol instance whose neighbour lists supply the peers (cyclon, newscast, static...); default: the first protocol that has one'),
-  window: z.number().int().positive().optional()
+  window: z.number().int().min(2).optional()
     .describe('ranking: weigh recent samples, forgetting old ones with a time constant of this many samples (for churn); default: keep every sample'),
 });
 export type SlicingParams = z.infer<typeof params>;

@@ -110,7 +110,10 @@ async function validate(raw: Record<string, unknown>, file: string, registry: Re
       const rest: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(block)) ((scheduleKeys as string[]).includes(key) ? scheduleBlock : rest)[key] = value;
       const parsed = parseOrThrow(scheduleSchema, scheduleBlock, [section, name], scheduleKeys, overridden);
-      const schedule = { ...parsed, every: parsed.every ?? (top.engine === 'event' ? top.event.period : 1) };
+      // In the event engine, once a period by default; every ms for controls whose changes fall at times of their own.
+      const continuous = (table.get(String(block.type)) as { continuous?: boolean } | undefined)?.continuous === true;
+      const every = parsed.every ?? (top.engine === 'event' && !continuous ? top.event.period : 1);
+      const schedule = { ...parsed, every };
       out[name] = { ...instance(rest as { type: string }, [section, name], table, section.slice(0, -1), facts, overridden), schedule };
     }
     return out;

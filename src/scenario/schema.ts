@@ -35,9 +35,9 @@ export const scenarioSchema = z.strictObject({
  * state). In the event engine the keys count ms, and `every` defaults to one period.
  */
 export const scheduleSchema = z.strictObject({
-  every: z.number().int().positive().optional().describe('run every this many cycles (event engine: ms); default: every cycle (event engine: every period)'),
-  from: z.number().int().min(0).default(0).describe('first cycle to run at'),
-  until: z.number().int().min(0).optional().describe('last cycle to run at; default: the last cycle'),
+  every: z.number().int().positive().optional().describe('run every this many cycles (event engine: ms); default: every cycle (event engine: every period, or every ms for sessions and trace)'),
+  from: z.number().int().min(0).default(0).describe('first cycle (event engine: ms) to run at'),
+  until: z.number().int().min(0).optional().describe('last cycle (event engine: ms) to run at; default: the last cycle'),
   final: z.boolean().default(false).describe('also run after the last cycle even when off the every/from grid'),
 });
 export const scheduleKeys = Object.keys(scheduleSchema.shape) as (keyof Schedule)[];

@@ -33,8 +33,7 @@ const SESSIONS = {
     cyclon: { type: 'cyclon', cache: 20, shuffle: 5 },
     average: { type: 'aggregation', function: 'average', sampler: 'cyclon', init: { kind: 'uniform', a: 0, b: 1 } },
   },
-  // every: 1 (ms), what the schedule defaulted to in the event engine when the hash was taken.
-  controls: { sessions: { type: 'sessions', on: { dist: 'exponential', mean: 4 }, off: { dist: 'exponential', mean: 2 }, unit: 1, every: 1 } },
+  controls: { sessions: { type: 'sessions', on: { dist: 'exponential', mean: 4 }, off: { dist: 'exponential', mean: 2 }, unit: 1 } },
   observers: {
     average: { type: 'aggregation', protocol: 'average', every: 1000 },
     churn: { type: 'churn', every: 1000 },

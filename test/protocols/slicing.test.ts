@@ -126,6 +126,24 @@ describe('slicing', () => {
     for (const observer of ['ordering', 'ranking']) expect(at(60, observer, 'misplaced')).toBeLessThan(0.5);
   });
 
+  it('ranking counts what a node pulls from its view and what is pushed to it, ties as half (three nodes, by hand)', async () => {
+    const simulation = await build({
+      seed: 1, size: 3, cycles: 1,
+      attributes: { a: { dist: 'constant', value: 0 } },
+      protocols: {
+        graph: { type: 'static', degree: 2 },
+        ranking: { type: 'slicing', method: 'ranking', attribute: 'a', sampler: 'graph' },
+      },
+    });
+    simulation.store.attribute('a').set([1, 2, 2]);
+    simulation.runCycle(() => {});
+    const ranking = simulation.protocols.get('ranking') as Slicing;
+    // Each node knows both others: it pulls two values and is pushed two.
+    expect(Array.from(ranking.seen)).toEqual([4, 4, 4]);
+    // The node at 1 saw only higher values; each node at 2 saw 1 twice (1 + 1) and 2 twice (1/2 + 1/2).
+    expect([0, 1, 2].map((slot) => ranking.estimate(slot))).toEqual([0, 0.75, 0.75]);
+  });
+
   it('measures SDM, misplaced and GDM as defined (four nodes, two slices, by hand)', () => {
     const store = new NodeStore(4);
     const a = store.defineAttribute('a');

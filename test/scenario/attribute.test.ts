@@ -19,3 +19,12 @@ describe('an attribute that the scenario does not declare', () => {
     await expect(simulate(base(extra))).rejects.toThrow(`${keyPath}: expected a declared attribute (region), found "zone"`);
   });
 });
+
+describe('a region latency matrix', () => {
+  it('must be square and have a row for every region, named by key path', async () => {
+    const regions = (matrix: number[][]) => base({ engine: 'event', transport: { latency: { model: 'regions', matrix } } });
+    await expect(simulate(regions([[10, 20], [30]]))).rejects.toThrow('transport.latency.matrix.1: expected 2 columns (a square matrix), found 1');
+    await expect(simulate(regions([[10]]))).rejects.toThrow('transport.latency.matrix: expected a row for every region value of attribute "region" (0..0), found region 1');
+    await expect(simulate(regions([[10, 20], [30, 40]]))).resolves.toBeDefined();
+  });
+});

@@ -51,11 +51,15 @@ describe('event engine settings, on bad input', () => {
     expect(scenario.transport).toEqual({ latency: { model: 'uniform', min: 10, max: 100 }, loss: 0, bandwidth: 0 });
   });
 
-  it('run observers and controls once a period unless `every` says otherwise (every cycle in the cycle engine)', async () => {
+  it('run observers and controls once a period unless `every` says otherwise (every cycle in the cycle engine; sessions and traces every ms)', async () => {
     const observers = { often: { type: 'churn', every: 250 }, usual: { type: 'churn' } };
     const { scenario } = await loadScenario(scenarioFile({ ...base, event: { period: 500 }, observers }));
     expect([scenario.observers.often.schedule.every, scenario.observers.usual.schedule.every]).toEqual([250, 500]);
     const cycle = await loadScenario(scenarioFile({ ...base, engine: 'cycle', observers }));
     expect(cycle.scenario.observers.usual.schedule.every).toBe(1);
+    // Sessions end at times of their own: every ms unless told otherwise.
+    const controls = { s: { type: 'sessions', on: { dist: 'exponential', mean: 3 } }, c: { type: 'churn', remove: 1 } };
+    const event = await loadScenario(scenarioFile({ ...base, event: { period: 500 }, controls }));
+    expect([event.scenario.controls.s.schedule.every, event.scenario.controls.c.schedule.every]).toEqual([1, 500]);
   });
 });
