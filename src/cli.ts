@@ -1,9 +1,8 @@
-import { SingleBar } from 'cli-progress';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { z } from 'zod';
 import { builtinRegistry } from './builtins.js';
-import { runScenario } from './run.js';
+import { runCommand } from './run-command.js';
 import { ScenarioError } from './scenario/errors.js';
 import { loadScenario } from './scenario/load.js';
 import { scheduleSchema } from './scenario/schema.js';
@@ -81,24 +80,7 @@ export async function main(argv: string[]): Promise<void> {
         .option('seed', { type: 'number', describe: "replace the scenario's seed" })
         .option('set', { type: 'string', array: true, describe: 'override a scenario key: key.path=value (repeatable)' })
         .option('progress', { type: 'boolean', default: true, describe: 'progress bar on stderr (only when it is a terminal)' }),
-      (args) => guarded(async () => {
-        if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) fail(`--seed: expected a non-negative integer, found ${args.seed}`);
-        const bar = args.progress && process.stderr.isTTY
-          ? new SingleBar({ format: 'cycle {value}/{total} | {speed} cycles/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true })
-          : undefined;
-        const started = performance.now();
-        const result = await runScenario(args.scenario, {
-          out: args.out,
-          seed: args.seed,
-          set: args.set,
-          onCycle: bar && ((cycle, total) => {
-            if (cycle === 1) bar.start(total, 0, { speed: '-' });
-            bar.update(cycle, { speed: (cycle / ((performance.now() - started) / 1000)).toFixed(2) });
-          }),
-        }).finally(() => bar?.stop());
-        process.stderr.write(`pcsim: ${result.status}: ${result.cycles} cycles in ${result.wallSeconds.toFixed(1)} s; results in ${result.dir}\n`);
-        if (result.status === 'interrupted') process.exitCode = 130;
-      }),
+      (args) => guarded(() => runCommand(args)),
     )
     .command(
       'validate <scenario>',

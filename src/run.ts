@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Simulation } from './engine/simulation.js';
-import { ScenarioError } from './scenario/errors.js';
+import { buildSimulation } from './scenario/build.js';
 import { loadScenario, type LoadOptions } from './scenario/load.js';
 import { MetricsCsv } from './output/metrics-csv.js';
 import { pcsimVersion } from './version.js';
@@ -29,14 +28,9 @@ export interface RunResult {
  * ScenarioError before anything is written.
  */
 export async function runScenario(file: string, options: RunOptions = {}): Promise<RunResult> {
-  const { scenario, overrides, registry } = await loadScenario(file, options);
-  let simulation: Simulation;
-  try {
-    simulation = new Simulation(scenario, registry);
-  } catch (error) {
-    if (error instanceof ScenarioError) error.locate(file);
-    throw error;
-  }
+  const loaded = await loadScenario(file, options);
+  const { scenario, overrides } = loaded;
+  const simulation = buildSimulation(loaded);
   const dir = options.out ?? join('results', `${scenario.name}-seed${scenario.seed}`);
   mkdirSync(dir, { recursive: true });
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LineCounter, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { builtinRegistry } from '../builtins.js';
 import type { AnyDefinition, Registry } from '../engine/registry.js';
 import { describeIssue } from './describe-issue.js';
+import { loadPlugin } from './plugins.js';
 import { ScenarioError } from './errors.js';
 import { scenarioSchema, scheduleKeys, scheduleSchema, type InstanceSpec, type Scenario, type ScheduledSpec } from './schema.js';
 
@@ -173,45 +173,6 @@ function throwAt(keyPath: string, detail: string, overridden: Set<string>): neve
     if (keyPath === key || keyPath.startsWith(`${key}.`)) throw new ScenarioError(keyPath, detail, '--set');
   }
   throw new ScenarioError(keyPath, detail);
-}
-
-async function loadPlugin(path: string, keyPath: string, registry: Registry): Promise<void> {
-  let module: Record<string, unknown>;
-  try {
-    if (/\.(c|m)?ts$/.test(path)) {
-      const { tsImport } = await import('tsx/esm/api');
-      module = await tsImport(pathToFileURL(path).href, import.meta.url);
-    } else {
-      module = await import(pathToFileURL(path).href);
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(path)
-      ? `plug-in file not found: ${path}`
-      : `cannot load plug-in ${path}: ${(error as Error).message.split('\n')[0]}`;
-    throw new ScenarioError(keyPath, reason);
-  }
-  const exported = module.default ?? module;
-  const definitions = collectDefinitions(exported);
-  if (definitions.length === 0) {
-    throw new ScenarioError(keyPath, `expected the plug-in ${path} to export (as default) a definition or a list of them, found none`);
-  }
-  for (const definition of definitions) {
-    try {
-      registry.register(definition);
-    } catch (error) {
-      throw new ScenarioError(keyPath, (error as Error).message);
-    }
-  }
-}
-
-function collectDefinitions(exported: unknown): AnyDefinition[] {
-  const isDefinition = (x: unknown): x is AnyDefinition =>
-    x !== null && typeof x === 'object' && typeof (x as AnyDefinition).type === 'string' && typeof (x as AnyDefinition).create === 'function';
-  if (isDefinition(exported)) return [exported];
-  if (Array.isArray(exported)) return exported.filter(isDefinition);
-  if (exported && typeof exported === 'object') return Object.values(exported).filter(isDefinition);
-  return [];
 }
 
 /** Line of the key at `path` (or of its nearest existing parent), 1-based. */
