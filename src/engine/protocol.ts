@@ -101,6 +101,17 @@ export interface ParamProblem {
   readonly message: string;
 }
 
+/** What a definition's `check` knows of the scenario. */
+export interface ScenarioFacts {
+  readonly size: number;
+  /** Most nodes alive at once (slots). */
+  readonly capacity: number;
+  readonly cycles: number;
+  readonly engine: 'cycle' | 'event';
+  /** The event engine's period (ms). */
+  readonly period: number;
+}
+
 interface Definition<P, I, C extends Context> {
   /** The `type:` name scenarios use. */
   readonly type: string;
@@ -109,7 +120,7 @@ interface Definition<P, I, C extends Context> {
   /** Parameters, as a strict object schema with defaults (the `type` key is added by pcsim). */
   readonly params: z.ZodType<P>;
   /** Cross-checks against the scenario, run at validation time. */
-  check?(params: P, scenario: { readonly size: number; readonly cycles: number }): ParamProblem[];
+  check?(params: P, scenario: ScenarioFacts): ParamProblem[];
   create(context: C, params: P): I;
 }
 

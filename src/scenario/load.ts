@@ -3,6 +3,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { LineCounter, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { builtinRegistry } from '../builtins.js';
+import type { ScenarioFacts } from '../engine/protocol.js';
 import type { AnyDefinition, Registry } from '../engine/registry.js';
 import { describeIssue } from './describe-issue.js';
 import { loadPlugin } from './plugins.js';
@@ -97,7 +98,7 @@ async function validate(raw: Record<string, unknown>, file: string, registry: Re
   const size = top.size;
   const capacity = top.capacity ?? size;
   if (capacity < size) throw new ScenarioError('capacity', `expected at least size (${size}), found ${capacity}`);
-  const facts = { size, cycles: top.cycles };
+  const facts: ScenarioFacts = { size, capacity, cycles: top.cycles, engine: top.engine, period: top.event.period };
 
   const protocols: Record<string, InstanceSpec> = {};
   for (const [name, block] of Object.entries(top.protocols)) {
@@ -141,7 +142,7 @@ async function validate(raw: Record<string, unknown>, file: string, registry: Re
 
 function instance(
   block: { type: string }, path: string[], table: Map<string, AnyDefinition>, kind: string,
-  facts: { size: number; cycles: number }, overridden: Set<string>,
+  facts: ScenarioFacts, overridden: Set<string>,
 ): InstanceSpec {
   const definition = table.get(block.type);
   if (!definition) {
