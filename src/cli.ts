@@ -1,69 +1,148 @@
-import yargs from 'yargs';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { z } from 'zod';
 import { builtinRegistry } from './builtins.js';
+import { scenarioJsonSchema } from './cli/json-schema.js';
+import { listText } from './cli/list.js';
+import { closest } from './cli/suggest.js';
+import { describeError, userFrame } from './describe-error.js';
+import type { Registry } from './engine/registry.js';
 import { runCommand } from './run-command.js';
 import { ScenarioError } from './scenario/errors.js';
-import { loadScenario } from './scenario/load.js';
-import { scheduleSchema } from './scenario/schema.js';
+import { formatBytes } from './scenario/memory.js';
+import { loadPlugin } from './scenario/plugins.js';
+import { validateScenario } from './scenario/validate.js';
 import { pcsimVersion } from './version.js';
 
-/** Bad input: one line on stderr, exit code 2, no stack trace. */
-function fail(message: string): never {
+/**
+ * Exit codes: 0 done; 2 bad input (the command line, a scenario, a plug-in that
+ * fails while loading or while the run is built): one line, no stack; 1 a run that
+ * failed once it had started (a plug-in throwing mid-run, a full disk): one line;
+ * 1 with a stack trace for a bug in pcsim itself.
+ */
+function exit(code: 1 | 2, message: string): never {
   process.stderr.write(`pcsim: ${message}\n`);
-  process.exit(2);
+  process.exit(code);
 }
 
-async function guarded(action: () => Promise<void>): Promise<void> {
+/** Any error from a command, ending the process with the exit code its kind calls for. */
+function report(error: unknown): never {
+  if (error instanceof ScenarioError) exit(2, error.message);
+  if (error instanceof Error && !userFrame(error) && !isSystemError(error)) {
+    // Thrown by pcsim's own code, not a plug-in's or the system's: a bug, and the stack is the bug report.
+    exit(1, `internal error (a bug in pcsim: please report it with this trace): ${error.stack ?? error.message}`);
+  }
+  exit(1, describeError(error));
+}
+
+/** A failure of the system (a full disk, a permission), not of pcsim's code. */
+function isSystemError(error: Error): boolean {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return typeof code === 'string' && typeof syscall === 'string';
+}
+
+/** Every command's handler: whatever it throws, even `undefined`, becomes an exit code and one line. */
+async function guarded(action: () => Promise<void> | void): Promise<void> {
   try {
     await action();
   } catch (error) {
-    if (error instanceof ScenarioError) fail(error.message);
-    throw error;
+    report(error);
   }
 }
 
-interface JsonSchemaNode {
-  description?: string; default?: unknown; type?: string; enum?: unknown[];
-  properties?: Record<string, JsonSchemaNode>; anyOf?: JsonSchemaNode[]; oneOf?: JsonSchemaNode[];
-}
+const asList = (value: string | string[]): string[] => [value].flat();
 
-/** "key: type (default ...) - description" lines for each parameter of a schema; nested keys dotted. */
-function describeParams(schema: z.ZodType, indent: string): string[] {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
-  const lines: string[] = [];
-  const walk = (properties: Record<string, JsonSchemaNode>, prefix: string) => {
-    for (const [key, p] of Object.entries(properties)) {
-      if (p.properties) {
-        walk(p.properties, `${prefix}${key}.`);
-        continue;
-      }
-      const variants = p.anyOf ?? p.oneOf;
-      const type = p.enum ? p.enum.map((v) => JSON.stringify(v)).join('|') : p.type ?? (variants ? 'one of several forms' : 'value');
-      const fallback = p.default === undefined ? '' : ` (default ${JSON.stringify(p.default)})`;
-      lines.push(`${indent}${prefix}${key}: ${type}${fallback}${p.description ? ` - ${p.description}` : ''}`);
-    }
-  };
-  walk(json.properties ?? {}, '');
-  return lines;
-}
+/** Repeatable, and each occurrence takes exactly one value: `run --set size=50 x.yaml` keeps x.yaml as the scenario. */
+const setOption = {
+  type: 'string', nargs: 1, requiresArg: true, coerce: asList,
+  describe: 'override a scenario key: key.path=value (repeatable)',
+} as const satisfies Options;
 
-function list(): void {
+const pluginOption = {
+  type: 'string', nargs: 1, requiresArg: true, coerce: asList,
+  describe: 'also cover the types this plug-in file defines (repeatable)',
+} as const satisfies Options;
+
+const runOptions = {
+  out: { type: 'string', describe: 'output folder (default results/<name>-seed<seed>-<run id>)' },
+  seed: { type: 'number', describe: "replace the scenario's seed" },
+  set: setOption,
+  force: { type: 'boolean', default: false, describe: 'replace the run the output folder already holds' },
+  grace: { type: 'number', describe: 'seconds the current cycle may still run after SIGINT/SIGTERM before the run is ended at once (default 10)' },
+  progress: { type: 'boolean', default: true, describe: 'progress bar on stderr (only when it is a terminal)' },
+} as const satisfies Record<string, Options>;
+
+const validateOptions = {
+  seed: { type: 'number', describe: "replace the scenario's seed" },
+  set: setOption,
+} as const satisfies Record<string, Options>;
+const listOptions = { plugin: pluginOption } as const satisfies Record<string, Options>;
+const schemaOptions = {
+  out: { type: 'string', describe: 'write the schema to this file (default: standard output)' },
+  plugin: pluginOption,
+} as const satisfies Record<string, Options>;
+
+/** Each command's options, for suggestions on a misspelt one. */
+const commandOptions: Record<string, readonly string[]> = {
+  run: Object.keys(runOptions),
+  validate: Object.keys(validateOptions),
+  list: Object.keys(listOptions),
+  schema: Object.keys(schemaOptions),
+};
+const commandNames = Object.keys(commandOptions);
+
+/** The built-in types, plus those of plug-in files named on the command line. */
+async function registryWith(plugins: readonly string[] = []): Promise<Registry> {
   const registry = builtinRegistry();
-  const lines: string[] = [];
-  const section = (title: string, table: Map<string, { type: string; description: string; params: z.ZodType }>) => {
-    lines.push(`${title}:`);
-    for (const d of table.values()) {
-      lines.push(`  ${d.type} - ${d.description}`);
-      lines.push(...describeParams(d.params, '    '));
+  for (const plugin of plugins) {
+    try {
+      await loadPlugin(resolve(plugin), '', registry);
+    } catch (error) {
+      if (error instanceof ScenarioError) error.locate('--plugin');
+      throw error;
     }
-    if (table.size === 0) lines.push('  (none)');
-  };
-  section('protocols', registry.protocols);
-  section('observers (each also takes the schedule keys below)', registry.observers);
-  section('controls (each also takes the schedule keys below)', registry.controls);
-  lines.push('schedule keys (observers and controls):', ...describeParams(scheduleSchema, '  '));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return registry;
+}
+
+async function schema(args: { out?: string; plugin?: string[] }): Promise<void> {
+  const text = `${JSON.stringify(scenarioJsonSchema(await registryWith(args.plugin)), null, 2)}\n`;
+  if (args.out === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  try {
+    writeFileSync(args.out, text);
+  } catch (error) {
+    throw new ScenarioError('', `cannot write ${args.out}: ${describeError(error)}`, '--out');
+  }
+  process.stderr.write(`pcsim: JSON Schema of the scenario format written to ${args.out}\n`);
+}
+
+/** yargs' complaint about the command line, reworded as one line with a suggestion where one fits. */
+function usageProblem(message: string, argv: readonly string[]): string {
+  const command = argv.find((arg) => !arg.startsWith('-'));
+  const didYouMean = /^Did you mean (.+)\?$/.exec(message);
+  // yargs suggests a command even for a word nothing like one: keep only likely typos.
+  if (didYouMean && command && closest(command, commandNames)) return `unknown command "${command}" (did you mean ${closest(command, commandNames)}?)`;
+  if (didYouMean) return `unknown command "${command}" (expected ${commandNames.join(', ')})`;
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (unknown) {
+    return unknown[1].split(', ').map((name) => {
+      if (name === command && !commandNames.includes(name)) return `unknown command "${name}" (expected ${commandNames.join(', ')})`;
+      const asOption = argv.some((arg) => arg.replace(/^-+/, '').split('=')[0] === name && arg.startsWith('-'));
+      if (!asOption) return `unexpected argument "${name}"`;
+      const suggestion = closest(name, [...(commandOptions[command ?? ''] ?? []), 'help', 'version']);
+      return `unknown option --${name}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
+    }).join('; ');
+  }
+  const needsValue = /^Not enough arguments following: (.+)$/.exec(message);
+  if (needsValue) return `--${needsValue[1]} needs a value${needsValue[1] === 'set' ? ': --set key.path=value' : ''}`;
+  if (/^Not enough non-option arguments/.test(message) && command && commandNames.includes(command)) {
+    return `${command}: name a scenario file (pcsim ${command} <scenario>)`;
+  }
+  return message;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -76,10 +155,7 @@ export async function main(argv: string[]): Promise<void> {
       'run a scenario; write metrics.csv and manifest.json',
       (y) => y
         .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (YAML)' })
-        .option('out', { type: 'string', describe: 'output folder (default results/<name>-seed<seed>)' })
-        .option('seed', { type: 'number', describe: "replace the scenario's seed" })
-        .option('set', { type: 'string', array: true, describe: 'override a scenario key: key.path=value (repeatable)' })
-        .option('progress', { type: 'boolean', default: true, describe: 'progress bar on stderr (only when it is a terminal)' }),
+        .options(runOptions),
       (args) => guarded(() => runCommand(args)),
     )
     .command(
@@ -87,27 +163,41 @@ export async function main(argv: string[]): Promise<void> {
       'check a scenario file without running it',
       (y) => y
         .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (YAML)' })
-        .option('set', { type: 'string', array: true, describe: 'override a scenario key: key.path=value (repeatable)' }),
+        .options(validateOptions),
       (args) => guarded(async () => {
-        const { scenario } = await loadScenario(args.scenario, { set: args.set });
-        process.stdout.write(`${args.scenario}: valid (${scenario.size} nodes, ${scenario.cycles} cycles, protocols: ${Object.keys(scenario.protocols).join(', ')})\n`);
+        if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) {
+          throw new ScenarioError('', `expected a non-negative integer, found ${args.seed}`, '--seed');
+        }
+        const { scenario, estimateBytes, lowerBound } = await validateScenario(args.scenario, { seed: args.seed, set: args.set });
+        const memory = `${lowerBound ? 'at least ' : 'about '}${formatBytes(estimateBytes)} of node state`;
+        process.stdout.write(`${args.scenario}: valid (${scenario.size} nodes, ${scenario.cycles} cycles, protocols: ${Object.keys(scenario.protocols).join(', ')}; ${memory})\n`);
       }),
     )
-    .command('list', 'list protocols, observers and controls with their parameters and defaults', () => {}, list)
-    .demandCommand(1, 'name a command: run, validate or list')
+    .command(
+      'list',
+      'list scenario keys, distributions, latency models, and every protocol, observer and control with its parameters and defaults',
+      (y) => y.options(listOptions),
+      (args) => guarded(async () => { process.stdout.write(listText(await registryWith(args.plugin))); }),
+    )
+    .command(
+      'schema',
+      'write a JSON Schema of the scenario format, for editors',
+      (y) => y.options(schemaOptions),
+      (args) => guarded(() => schema(args)),
+    )
+    .demandCommand(1, `name a command: ${commandNames.join(', ')} (pcsim --help)`)
+    .recommendCommands()
     .strict()
     .fail((message, error) => {
-      if (error) throw error;
-      fail(message);
+      // Handlers report their own errors (guarded); what reaches here is about the command line.
+      if (error && error.name !== 'YError') throw error;
+      exit(2, usageProblem(message ?? error?.message ?? 'bad command line', argv));
     })
     .help()
     .parseAsync();
 }
 
-// Run when executed directly (bin/pcsim.js imports this file).
+/** The `pcsim` command (bin/pcsim.js). */
 export function runCli(): void {
-  main(hideBin(process.argv)).catch((error: unknown) => {
-    process.stderr.write(`pcsim: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  });
+  main(hideBin(process.argv)).catch(report);
 }

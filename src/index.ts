@@ -8,6 +8,7 @@ export { Registry, type AnyDefinition } from './engine/registry.js';
 export {
   defineProtocol, defineObserver, defineControl, randomNeighbor,
   type Context, type ProtocolContext, type Linkable, type Membership, type ParamProblem,
+  type Transport, type Departure, type ScenarioFacts,
   type ProtocolDefinition, type ProtocolInstance,
   type ObserverDefinition, type ObserverInstance,
   type ControlDefinition, type ControlInstance,
@@ -27,3 +28,5 @@ export { ScenarioError } from './scenario/errors.js';
 export type { Scenario, Schedule, InstanceSpec, ScheduledSpec } from './scenario/schema.js';
 export { runScenario, type RunOptions, type RunResult, type RunStatus } from './run.js';
 export { pcsimVersion } from './version.js';
+export { describeError } from './describe-error.js';
+export { scenarioJsonSchema, type JsonSchema } from './cli/json-schema.js';

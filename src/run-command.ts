@@ -1,33 +1,80 @@
-import { SingleBar } from 'cli-progress';
-import { runScenario } from './run.js';
+import { ProgressDisplay } from './output/progress.js';
 import { ScenarioError } from './scenario/errors.js';
+import { superviseRun, type Supervised } from './supervise.js';
+import { exitCodeOf } from './supervise-protocol.js';
 
 export interface RunCommandArgs {
   readonly scenario: string;
   readonly out?: string;
   readonly seed?: number;
   readonly set?: string[];
+  /** Replace the run the output folder holds. */
+  readonly force?: boolean;
+  /** Seconds a cycle may still run after SIGINT/SIGTERM before the run is ended at once (default 10). */
+  readonly grace?: number;
   readonly progress: boolean;
 }
 
-/** `pcsim run`: runs a scenario with a progress bar on a terminal and prints where the results are. */
+export const defaultGraceSeconds = 10;
+
+/**
+ * `pcsim run`: runs a scenario (in a worker thread, see supervise.ts) with a progress
+ * display on a terminal, and ends with one line on stderr saying how the run ended
+ * and where its results are. Exit code: 0 completed, 1 failed, 2 bad input,
+ * 128 + the signal's number when interrupted (SIGINT 130, SIGTERM 143).
+ */
 export async function runCommand(args: RunCommandArgs): Promise<void> {
   if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) {
     throw new ScenarioError('', `expected a non-negative integer, found ${args.seed}`, '--seed');
   }
-  const bar = args.progress && process.stderr.isTTY
-    ? new SingleBar({ format: 'cycle {value}/{total} | {speed} cycles/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true })
-    : undefined;
-  const started = performance.now();
-  const result = await runScenario(args.scenario, {
-    out: args.out,
-    seed: args.seed,
-    set: args.set,
-    onCycle: bar && ((cycle, total) => {
-      if (cycle === 1) bar.start(total, 0, { speed: '-' });
-      bar.update(cycle, { speed: (cycle / ((performance.now() - started) / 1000)).toFixed(2) });
-    }),
-  }).finally(() => bar?.stop());
-  process.stderr.write(`pcsim: ${result.status}: ${result.cycles} cycles in ${result.wallSeconds.toFixed(1)} s; results in ${result.dir}\n`);
-  if (result.status === 'interrupted') process.exitCode = 130;
+  const grace = args.grace ?? defaultGraceSeconds;
+  if (!Number.isFinite(grace) || grace < 0) throw new ScenarioError('', `expected a number of seconds >= 0, found ${args.grace}`, '--grace');
+
+  const display = args.progress && process.stderr.isTTY ? new ProgressDisplay(process.stderr) : undefined;
+  const outcome = await superviseRun(
+    { file: args.scenario, out: args.out, force: args.force, seed: args.seed, set: args.set, graceSeconds: grace },
+    display && {
+      onPhase: (event) => {
+        if (event.phase === 'building') display.building(event.size);
+        else display.running(event.total, event.engine, () => event.progress().cycles);
+      },
+      onSignal: (signal, atOnce) => {
+        if (signal === 'SIGHUP') display.abandon();
+        else display.setNote(atOnce ? `${signal}: stopping now` : `${signal}: stopping after this cycle (again: at once)`);
+      },
+    },
+  );
+  display?.stop();
+  report(outcome);
+  const signal = outcome.kind === 'cancelled' ? outcome.signal : outcome.kind === 'ended' && outcome.status === 'interrupted' ? outcome.interruptedBy : undefined;
+  // Ending by the signal itself (its handler is gone by now), where exiting normally
+  // cannot work: after SIGHUP Node would try to restore the vanished terminal's
+  // settings, and abort; with the simulation blocked in a system call, exit would wait
+  // for its thread forever.
+  if (signal === 'SIGHUP' || (outcome.kind === 'ended' && outcome.stuck)) process.kill(process.pid, signal ?? 'SIGKILL');
+}
+
+function report(outcome: Supervised): void {
+  const say = (line: string) => process.stderr.write(`pcsim: ${line}\n`);
+  switch (outcome.kind) {
+    case 'bad-input':
+      throw new ScenarioError('', outcome.message);
+    case 'cancelled':
+      say(`interrupted by ${outcome.signal} before the run started; nothing was written`);
+      process.exitCode = exitCodeOf(outcome.signal);
+      return;
+    case 'crashed':
+      say(`failed: ${outcome.message}`);
+      process.exitCode = 1;
+      return;
+    case 'ended': {
+      const unit = outcome.engine === 'event' ? 'period' : 'cycle';
+      const cycles = `${outcome.cycles} ${unit}${outcome.cycles === 1 ? '' : 's'}`;
+      const done = `${cycles} in ${outcome.wallSeconds.toFixed(1)} s; results in ${outcome.dir}`;
+      if (outcome.status === 'failed') say(`failed after ${cycles}: ${outcome.error}; results in ${outcome.dir}`);
+      else if (outcome.status === 'interrupted') say(`interrupted by ${outcome.interruptedBy}${outcome.error ? ` (${outcome.error})` : ''}: ${done}`);
+      else say(`${outcome.status}: ${done}`);
+      process.exitCode = outcome.exitCode;
+    }
+  }
 }

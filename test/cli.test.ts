@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const dir = mkdtempSync(join(tmpdir(), 'pcsim-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function file(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
@@ -71,7 +74,7 @@ describe('pcsim command line, on bad input', () => {
   it('rejects an unknown --set path', () => {
     const path = file('good.yaml', good);
     expectOneLineError(pcsim('validate', path, '--set', 'protocols.cyclon.cahce=4'), '--set: protocols.cyclon.cahce: unknown key');
-    expectOneLineError(pcsim('validate', path, '--set', 'protocols.newscast.cache=4'), '--set: protocols.newscast.cache: unknown key path');
+    expectOneLineError(pcsim('validate', path, '--set', 'protocols.newscast.cache=4'), '--set: protocols.newscast.type: expected a protocol type');
   });
 
   it('rejects an unknown protocol type, listing the known ones', () => {
@@ -79,8 +82,18 @@ describe('pcsim command line, on bad input', () => {
     expectOneLineError(pcsim('validate', path), 'protocols.cyclon.type: expected a protocol type ("cyclon", "oracle"');
   });
 
-  it('rejects an unknown command-line option', () => {
-    expectOneLineError(pcsim('run', file('good2.yaml', good), '--sed', '3'), 'Unknown argument');
+  it('rejects an unknown option, suggesting the one meant', () => {
+    expectOneLineError(pcsim('run', file('good2.yaml', good), '--sed', '3'), 'unknown option --sed (did you mean --seed?)');
+  });
+
+  it('rejects an unknown command, suggesting the one meant', () => {
+    expectOneLineError(pcsim('valdate', 'x.yaml'), 'unknown command "valdate" (did you mean validate?)');
+    expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, validate, list, schema)');
+  });
+
+  it('rejects --set with no value, and a second scenario', () => {
+    expectOneLineError(pcsim('validate', file('good3.yaml', good), '--set'), '--set needs a value');
+    expectOneLineError(pcsim('validate', file('good4.yaml', good), 'other.yaml'), 'unexpected argument "other.yaml"');
   });
 });
 
@@ -91,13 +104,57 @@ describe('pcsim command line', () => {
     expect(result.stdout).toContain('valid (100 nodes, 2 cycles');
   });
 
+  it('takes exactly one value per --set, so the scenario path after it stays the scenario', () => {
+    const result = pcsim('validate', '--set', 'size=50', '--set', 'cycles=3', file('set-first.yaml', good));
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('valid (50 nodes, 3 cycles');
+  });
+
+  it('lists scenario keys, distributions and latency models too', () => {
+    const { code, stdout } = pcsim('list');
+    expect(code).toBe(0);
+    expect(stdout).toContain('scenario keys:\n  name: string');
+    expect(stdout).toContain('  size: integer (required) - number of nodes at the start');
+    expect(stdout).toContain('  event.period: integer (default 1000)');
+    expect(stdout).toContain('attribute distributions (attributes.NAME: {dist: ..., parameters}):');
+    expect(stdout).toMatch(/\n {2}pareto\n {4}alpha: number \(required\) - shape\n {4}xm: number \(default 1\)/);
+    expect(stdout).toContain('latency models (transport.latency: {model: ..., parameters}; event engine):');
+    expect(stdout).toMatch(/\n {2}coordinates\n {4}base: number \(default 0\)/);
+  });
+
+  it('writes a JSON Schema that accepts every shipped scenario and rejects a misspelt key', () => {
+    const out = join(dir, 'pcsim.schema.json');
+    const result = pcsim('schema', '--out', out, '--plugin', 'scenarios/plugins/rumour.ts', '--plugin', 'scenarios/plugins/informed.mjs');
+    expect(result.code).toBe(0);
+    const schema = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    const validate = new Ajv({ strict: true, allowUnionTypes: true }).compile(schema);
+    for (const name of readdirSync('scenarios').filter((f) => f.endsWith('.yaml'))) {
+      const scenario = parse(readFileSync(join('scenarios', name), 'utf8')) as unknown;
+      expect(validate(scenario) ? name : `${name}: ${JSON.stringify(validate.errors?.[0])}`).toBe(name);
+    }
+    const base = { size: 10, cycles: 1, protocols: { c: { type: 'cyclon', cache: 5 } } };
+    expect(validate({ ...base, observers: { o: { type: 'overlay', every: 2, sample: 5 } } })).toBe(true);
+    expect(validate({ ...base, protocols: { c: { type: 'cyclon', cahce: 5 } } })).toBe(false);
+    expect(validate({ ...base, observers: { o: { type: 'overlay', evry: 2 } } })).toBe(false);
+    expect(validate({ ...base, protocols: { c: { type: 'cyclone' } } })).toBe(false);
+    expect(validate({ ...base, attributes: { a: { dist: 'pareto' } } })).toBe(false);
+  });
+
+  it('writes the schema to standard output without --out', () => {
+    const result = pcsim('schema');
+    expect(result.code).toBe(0);
+    const schema = JSON.parse(result.stdout) as { properties: { protocols: { additionalProperties: { oneOf: { properties: { type: { const: string } } }[] } } } };
+    expect(schema.properties.protocols.additionalProperties.oneOf.map((block) => block.properties.type.const)).toContain('cyclon');
+  });
+
   it('lists protocols and observers with their parameters and defaults', () => {
     const result = pcsim('list');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('cyclon - ');
     expect(result.stdout).toContain('cache: integer (default 20)');
     expect(result.stdout).toContain('overlay - ');
-    expect(result.stdout).toContain('every: integer - run every this many cycles (event engine: ms); default: every cycle (event engine: every period, or every ms for sessions and trace)');
+    expect(result.stdout).toMatch(/\nschedule keys \(observers and controls\):\n {2}every: [^\n]*- run every /);
   });
 
   it('prints no progress bar when stderr is not a terminal', () => {

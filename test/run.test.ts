@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../src/run.js';
-import { scenarioFile } from './helpers.js';
+import { ScenarioError } from '../src/scenario/errors.js';
+import { writeFaultyPlugin } from './faulty-plugin.js';
+import { scenarioFile, tempDir } from './helpers.js';
 
 const base = {
   name: 'det', seed: 5, size: 2000, cycles: 12,
@@ -12,12 +12,25 @@ const base = {
   protocols: { cyclon: { type: 'cyclon', cache: 10, shuffle: 4 } },
   observers: { overlay: { type: 'overlay', every: 3, sample: 100, sources: 2 } },
 };
-const outDir = () => mkdtempSync(join(tmpdir(), 'pcsim-run-'));
+const small = {
+  name: 'small', size: 100, cycles: 6,
+  protocols: { cyclon: { type: 'cyclon', cache: 8, shuffle: 3 } },
+  observers: { overlay: { type: 'overlay', sample: 10, sources: 0 } },
+};
 
 async function csvOf(scenario: Record<string, unknown>, options: { seed?: number; set?: string[] } = {}): Promise<string> {
-  const dir = outDir();
+  const dir = tempDir();
   await runScenario(scenarioFile(scenario), { ...options, out: dir });
   return readFileSync(join(dir, 'metrics.csv'), 'utf8');
+}
+const manifestIn = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+const rowsIn = (dir: string) => readFileSync(join(dir, 'metrics.csv'), 'utf8').trimEnd().split('\n').slice(1).map((line) => line.split(','));
+
+/** A scenario using the faulty plug-in (test/faulty-plugin.ts), written next to it. */
+function faultyScenario(extra: Record<string, unknown>): string {
+  const file = scenarioFile({ ...small, plugins: ['./faulty.mjs'], ...extra });
+  writeFaultyPlugin(join(file, '..'));
+  return file;
 }
 
 describe('runs', () => {
@@ -50,38 +63,107 @@ describe('runs', () => {
   });
 
   it('write a manifest with the resolved scenario and a completed status', async () => {
-    const dir = outDir();
+    const dir = tempDir();
     await runScenario(scenarioFile(base), { out: dir });
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const manifest = manifestIn(dir);
     expect(manifest.status).toBe('completed');
     expect(manifest.cycles_completed).toBe(12);
+    expect(manifest.run_id).toMatch(/^[0-9a-f]{8}$/);
+    expect(manifest.csv_bytes).toBe(readFileSync(join(dir, 'metrics.csv')).length);
+    expect(manifest.interrupted_by).toBeNull();
+    expect(manifest.error).toBeNull();
     expect(manifest.scenario.protocols.cyclon.params).toEqual({ cache: 10, shuffle: 4, init: { topology: 'random' }, join: { contacts: 1 } });
     expect(manifest.scenario.observers.overlay.schedule).toEqual({ every: 3, from: 0, final: false });
     expect(manifest.node).toBe(process.version);
     expect(manifest.peak_rss_bytes).toBeGreaterThan(0);
-    expect(manifest.wall_seconds).toBeGreaterThanOrEqual(0);
+    expect(manifest.wall_seconds).toBeGreaterThanOrEqual(manifest.setup_seconds);
     expect(typeof manifest.started).toBe('string');
   });
 
-  it('keep every finished cycle on disk and say "interrupted" after Ctrl-C', async () => {
-    const dir = outDir();
-    const file = scenarioFile({ ...base, size: 20_000, cycles: 100_000, observers: { overlay: { type: 'overlay', sample: 10, sources: 0 } } });
-    const child = spawn(process.execPath, ['bin/pcsim.js', 'run', file, '--out', dir], { stdio: 'ignore' });
-    const csv = join(dir, 'metrics.csv');
-    const deadline = Date.now() + 30_000;
-    const rowsWritten = () => (existsSync(csv) ? readFileSync(csv, 'utf8').split('\n').length : 0);
-    while (Date.now() < deadline && rowsWritten() < 40) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  it('stop after the current cycle when shouldStop() says so, keeping every finished cycle', async () => {
+    const dir = tempDir();
+    let asked = 0;
+    const result = await runScenario(scenarioFile(small), { out: dir, shouldStop: () => ++asked > 3 && 'SIGTERM' });
+    expect(result.status).toBe('interrupted');
+    const manifest = manifestIn(dir);
+    expect(manifest).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', cycles_completed: 3, error: null });
+    expect(rowsIn(dir).at(-1)![2]).toBe('3');
+  });
+});
+
+describe('output folders', () => {
+  it('refuse a second run into a folder holding one, leaving the first as it was', async () => {
+    const dir = tempDir();
+    const file = scenarioFile(small);
+    await runScenario(file, { out: dir });
+    const before = [readFileSync(join(dir, 'metrics.csv')), readFileSync(join(dir, 'manifest.json'))];
+    await expect(runScenario(file, { out: dir, set: ['cycles=2'] })).rejects.toThrow(ScenarioError);
+    await expect(runScenario(file, { out: dir })).rejects.toThrow(`${dir}: holds a run already (metrics.csv, manifest.json: completed, 6 cycles); pass --force to replace it, or choose another --out`);
+    expect([readFileSync(join(dir, 'metrics.csv')), readFileSync(join(dir, 'manifest.json'))]).toEqual(before);
+  });
+
+  it('are replaced with force', async () => {
+    const dir = tempDir();
+    const file = scenarioFile(small);
+    await runScenario(file, { out: dir });
+    await runScenario(file, { out: dir, set: ['cycles=2'], force: true });
+    expect(manifestIn(dir)).toMatchObject({ status: 'completed', cycles_completed: 2, overrides: { cycles: '2' } });
+    expect(rowsIn(dir).at(-1)![3]).toBe('2');
+  });
+
+  it('keep a completed run from an interrupted or crashing rerun', async () => {
+    const dir = tempDir();
+    await runScenario(scenarioFile(small), { out: dir });
+    const before = readFileSync(join(dir, 'metrics.csv'));
+    await expect(runScenario(scenarioFile(small), { out: dir, shouldStop: () => 'SIGINT' })).rejects.toThrow('holds a run already');
+    await expect(runScenario(faultyScenario({ observers: { h: { type: 'halfway', at: 0 } } }), { out: dir })).rejects.toThrow('holds a run already');
+    expect(readFileSync(join(dir, 'metrics.csv'))).toEqual(before);
+    expect(manifestIn(dir).status).toBe('completed');
+  });
+
+  it('hold a failed manifest with the error when setup fails (a plug-in throwing in create or init)', async () => {
+    for (const where of ['create', 'init']) {
+      const dir = tempDir();
+      await expect(runScenario(faultyScenario({ protocols: { ...small.protocols, bad: { type: 'explode', in: where } } }), { out: dir }))
+        .rejects.toThrow(`explode: ${where} failed`);
+      const manifest = manifestIn(dir);
+      expect(manifest.status).toBe('failed');
+      expect(manifest.error).toContain(`explode: ${where} failed`);
+      expect(manifest.error.split('\n')).toHaveLength(1);
+      expect(manifest.cycles_completed).toBe(0);
+      expect(readFileSync(join(dir, 'metrics.csv'), 'utf8').trimEnd().split('\n')).toHaveLength(1);
     }
-    child.kill('SIGINT');
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(code).toBe(130);
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.status).toBe('interrupted');
-    const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
-    const lastCycle = Number(lines.at(-1)!.split(',')[2]);
-    expect(manifest.cycles_completed).toBe(lastCycle);
-    // Each observed cycle is complete: 8 overlay metrics without sampling ones.
-    expect(lines.filter((line) => line.split(',')[2] === String(lastCycle))).toHaveLength(8);
+  });
+
+  it('keep only whole cycles when an observer throws mid-cycle', async () => {
+    const dir = tempDir();
+    const file = faultyScenario({ observers: { ...small.observers, half: { type: 'halfway', at: 3 } } });
+    await expect(runScenario(file, { out: dir })).rejects.toThrow('halfway: observer failed');
+    const manifest = manifestIn(dir);
+    expect(manifest).toMatchObject({ status: 'failed', cycles_completed: 2 });
+    expect(manifest.error).toContain('halfway: observer failed');
+    const rows = rowsIn(dir);
+    // Cycles 0-2, each whole: as many rows as the others, both of the observer's included.
+    const perCycle = [0, 1, 2, 3].map((c) => rows.filter((row) => row[2] === String(c)).length);
+    expect(perCycle[0]).toBeGreaterThan(2);
+    expect(perCycle).toEqual([perCycle[0], perCycle[0], perCycle[0], 0]);
+    expect(rows.filter((row) => row[3] === 'half').map((row) => row[4])).toEqual(['first', 'second', 'first', 'second', 'first', 'second']);
+  });
+
+  it('write nothing when the scenario itself is bad', async () => {
+    const dir = join(tempDir(), 'out');
+    await expect(runScenario(scenarioFile({ ...small, size: -1 }), { out: dir })).rejects.toThrow(ScenarioError);
+    expect(() => readFileSync(join(dir, 'manifest.json'))).toThrow();
+  });
+
+  it('do not follow a metrics.csv symlink, even with force', async () => {
+    const dir = tempDir();
+    const target = join(tempDir(), 'precious.txt');
+    writeFileSync(target, 'precious');
+    symlinkSync(target, join(dir, 'metrics.csv'));
+    await expect(runScenario(scenarioFile(small), { out: dir })).rejects.toThrow('holds a run already (metrics.csv)');
+    await runScenario(scenarioFile(small), { out: dir, force: true });
+    expect(readFileSync(target, 'utf8')).toBe('precious');
+    expect(rowsIn(dir).length).toBeGreaterThan(10);
   });
 });

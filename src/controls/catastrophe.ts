@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { defineControl } from '../engine/protocol.js';
 import { amountSchema, resolveAmount } from './amount.js';
+import { withinRun } from './within-run.js';
 import { checkSelect, rankingValues, selectParams, sortForSelect } from './select.js';
 
 const params = z.strictObject({
-  at: z.number().int().min(1).describe('cycle at whose start the nodes fail'),
-  amount: amountSchema.describe('nodes that fail: a count, or below 1 a fraction of the live nodes'),
+  at: z.number().int().min(1).describe('cycle at whose start the nodes fail, at most cycles'),
+  amount: amountSchema.positive().describe('nodes that fail (> 0): a count, or below 1 a fraction of the live nodes'),
   ...selectParams,
 });
 
@@ -14,7 +15,7 @@ export const catastrophe = defineControl({
   type: 'catastrophe',
   description: 'a fraction or count of live nodes fail at once, at random or by attribute rank',
   params,
-  check: (p) => checkSelect(p),
+  check: (p, scenario) => [...withinRun('at', p.at, scenario), ...checkSelect(p)],
   create: (ctx, p) => {
     const values = rankingValues(ctx, p);
     let done = false;

@@ -6,7 +6,7 @@ import { checkSelect, rankingValues, selectParams, sortForSelect } from './selec
 const params = z.strictObject({
   remove: amountSchema.default(0).describe('nodes removed each time: a count, or below 1 a fraction of the live nodes'),
   add: amountSchema.default(0).describe('nodes added each time: a count, or below 1 a fraction of the live nodes'),
-  substitute: z.boolean().default(false).describe('add as many nodes as were removed (keeps the size constant); overrides add'),
+  substitute: z.boolean().default(false).describe('add as many nodes as were removed (keeps the size constant); not together with add'),
   min: z.number().int().min(0).default(0).describe('never remove below this many live nodes'),
   max: z.number().int().positive().optional().describe('never add above this many live nodes; default: the capacity'),
   how: z.enum(['leave', 'fail']).default('fail').describe('whether removed nodes count as left or failed'),
@@ -25,6 +25,8 @@ export const churn = defineControl({
   params,
   check: (p) => [
     ...(p.max !== undefined && p.max < p.min ? [{ key: 'max', message: `expected max >= min (${p.min}), found ${p.max}` }] : []),
+    // With substitute, add would be ignored: say so rather than do nothing.
+    ...(p.substitute && p.add > 0 ? [{ key: 'add', message: `expected add or substitute, not both (substitute adds as many as were removed), found add: ${p.add}` }] : []),
     ...checkSelect(p),
   ],
   create: (ctx, p) => {

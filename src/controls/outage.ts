@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { defineControl } from '../engine/protocol.js';
+import { withinRun } from './within-run.js';
 import { declaredAttribute } from '../scenario/attribute.js';
 
 const params = z.strictObject({
-  at: z.number().int().min(1).describe('cycle at whose start the region goes down'),
-  back: z.number().int().min(1).optional().describe('cycle at whose start its nodes return with their ids and state; default: never'),
+  at: z.number().int().min(1).describe('cycle at whose start the region goes down, at most cycles'),
+  back: z.number().int().min(1).optional().describe('cycle at whose start its nodes return with their ids and state, after at; default (or beyond the run): never'),
   region: z.union([z.number(), z.array(z.number()).min(1)]).describe('the region value(s) that go down'),
   attribute: z.string().default('region').describe('the attribute holding each node\'s region'),
 });
@@ -14,9 +15,10 @@ export const outage = defineControl({
   type: 'outage',
   description: 'regional outage: the nodes of a region fail at once and optionally return',
   params,
-  check: (p) => (p.back !== undefined && p.back <= p.at
-    ? [{ key: 'back', message: `expected a cycle after at (${p.at}), found ${p.back}` }]
-    : []),
+  check: (p, scenario) => [
+    ...withinRun('at', p.at, scenario),
+    ...(p.back !== undefined && p.back <= p.at ? [{ key: 'back', message: `expected a cycle after at (${p.at}), found ${p.back}` }] : []),
+  ],
   create: (ctx, p) => {
     const regions = new Set(Array.isArray(p.region) ? p.region : [p.region]);
     const values = declaredAttribute(ctx.store, p.attribute, `controls.${ctx.name}.attribute`);

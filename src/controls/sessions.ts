@@ -4,7 +4,7 @@ import { defineControl, type Context } from '../engine/protocol.js';
 import { declaredAttribute } from '../scenario/attribute.js';
 
 const params = z.strictObject({
-  on: lifetimeSchema.describe('session (ON) length distribution'),
+  on: lifetimeSchema.describe('session (ON) length distribution (an empirical list needs a positive value)'),
   off: lifetimeSchema.optional().describe('downtime (OFF) length distribution; default: a node that leaves never returns'),
   unit: z.number().positive().default(1).describe('lengths are in units of which this many make one cycle (e.g. 1 with minutes and one cycle per minute)'),
   scaleBy: z.string().optional().describe('attribute multiplying each node\'s lengths: heterogeneous churn (Yao et al. 2006)'),
@@ -101,6 +101,10 @@ export const sessions = defineControl({
   type: 'sessions',
   description: 'session churn: each node alternates ON and OFF periods (exponential, weibull, pareto, lognormal, empirical)',
   params,
+  // Sessions that all last 0 would end as they start: no node would ever be up.
+  check: (p) => (p.on.dist === 'empirical' && p.on.values.every((v) => v === 0)
+    ? [{ key: 'on.values', message: 'expected at least one positive session length, found only 0' }]
+    : []),
   continuous: true,
   create: (ctx, p) => new Sessions(ctx, p),
 });

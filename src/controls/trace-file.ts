@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { ScenarioError } from '../scenario/errors.js';
+import { readTextFile, UnreadableFile } from '../scenario/read-text.js';
+
+/** Larger trace files are refused: the whole text is read into one string. */
+const MAX_TRACE_BYTES = 256 * 2 ** 20;
 
 /** One up-interval of one traced node, in trace time units (seconds). */
 export interface UpInterval { readonly node: number; readonly start: number; readonly end: number }
@@ -13,15 +16,18 @@ export interface AvailabilityTrace {
 
 /**
  * Reads an availability trace: Godfrey's `.avt` (one line per node: `id n s1 e1 ... sn en`)
- * or CSV (`node,up_start,up_end`, header optional). A malformed line is an error
- * naming `file:line`.
+ * or CSV (`node,up_start,up_end`, header optional). A file that cannot be read is an
+ * error at `keyPath` (the scenario key naming it); a malformed line, or bytes that are
+ * not UTF-8, an error naming `file:line`.
  */
-export function readTrace(file: string, format: 'avt' | 'csv'): AvailabilityTrace {
+export function readTrace(file: string, format: 'avt' | 'csv', keyPath: string): AvailabilityTrace {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new ScenarioError('', 'trace file not found', file);
+    text = readTextFile(file, MAX_TRACE_BYTES);
+  } catch (error) {
+    if (!(error instanceof UnreadableFile)) throw error;
+    if (error.line !== undefined) throw new ScenarioError('', error.reason, file, error.line);
+    throw new ScenarioError(keyPath, `trace ${file}: ${error.reason}`);
   }
   return format === 'avt' ? parseAvt(text, file) : parseCsv(text, file);
 }
@@ -61,9 +67,8 @@ export function parseAvt(text: string, file: string): AvailabilityTrace {
     if (fields.length === 0 || fields[0].startsWith('#')) return;
     if (fields.length < 2) fail(file, line, `expected "id n s1 e1 ... sn en", found ${JSON.stringify(raw.trim())}`);
     const n = number(file, line, fields[1], 'the interval count n');
-    if (!Number.isInteger(n) || fields.length !== 2 + 2 * n) {
-      fail(file, line, `expected ${2 + 2 * n} fields for n = ${fields[1]} intervals, found ${fields.length}`);
-    }
+    if (!Number.isInteger(n)) fail(file, line, `expected the interval count n as a whole number, found ${JSON.stringify(fields[1])}`);
+    if (fields.length !== 2 + 2 * n) fail(file, line, `expected ${2 + 2 * n} fields for n = ${fields[1]} intervals, found ${fields.length}`);
     for (let k = 0; k < n; k++) {
       const start = number(file, line, fields[2 + 2 * k], `start ${k + 1}`);
       const end = number(file, line, fields[3 + 2 * k], `end ${k + 1}`);
@@ -75,17 +80,15 @@ export function parseAvt(text: string, file: string): AvailabilityTrace {
 
 export function parseCsv(text: string, file: string): AvailabilityTrace {
   const trace = new Builder();
-  let rows: string[][];
+  let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: true, comment: '#' });
+    rows = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: true, comment: '#', info: true }) as unknown as typeof rows;
   } catch (error) {
-    const line = (error as { lines?: number }).lines ?? 0;
-    fail(file, line, `CSV syntax error: ${(error as Error).message}`);
+    const line = (error as { lines?: number }).lines ?? 1;
+    fail(file, line, `CSV syntax error: ${(error as Error).message.split('\n')[0]}`);
   }
-  // csv-parse does not report source lines per record; count them ourselves (no quoted newlines here).
-  const lines = text.split(/\r?\n/).map((l, i) => ({ l: l.trim(), i: i + 1 })).filter(({ l }) => l !== '' && !l.startsWith('#'));
-  rows.forEach((row, r) => {
-    const line = lines[r]?.i ?? r + 1;
+  rows.forEach(({ record: row, info }, r) => {
+    const line = info.lines;
     if (r === 0 && row[0] === 'node') return; // header
     if (row.length !== 3) fail(file, line, `expected 3 fields (node,up_start,up_end), found ${row.length}`);
     trace.add(file, line, row[0], number(file, line, row[1], 'up_start'), number(file, line, row[2], 'up_end'));

@@ -1,6 +1,7 @@
 import { extname, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineControl, type Context } from '../engine/protocol.js';
+import { ScenarioError } from '../scenario/errors.js';
 import { readTrace, type AvailabilityTrace } from './trace-file.js';
 
 const params = z.strictObject({
@@ -29,9 +30,10 @@ class TraceReplay {
 
   constructor(private readonly ctx: Context, private readonly p: TraceParams) {
     const format = p.format ?? (extname(p.file).toLowerCase() === '.csv' ? 'csv' : 'avt');
-    this.trace = readTrace(resolve(ctx.scenario.dir, p.file), format);
+    const keyPath = `controls.${ctx.name}.file`;
+    this.trace = readTrace(resolve(ctx.scenario.dir, p.file), format, keyPath);
     if (this.trace.nodes.length > ctx.store.size) {
-      throw new Error(`the trace has ${this.trace.nodes.length} nodes but the scenario starts with size ${ctx.store.size}: raise size to at least ${this.trace.nodes.length}`);
+      throw new ScenarioError(keyPath, `expected a trace of at most size (${ctx.store.size}) nodes, found ${this.trace.nodes.length}: raise size to at least ${this.trace.nodes.length}`);
     }
     this.events = [];
     for (const { node, start, end } of this.trace.intervals) {

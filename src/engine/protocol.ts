@@ -165,8 +165,14 @@ export interface ProtocolInstance {
 }
 
 export interface ObserverInstance {
-  /** Measures the current state and emits one value per metric. Must not change simulation state. */
+  /**
+   * Measures the current state and emits one value per metric. Must not change simulation state.
+   * Every observation has the same metrics in the same order: the engine writes NaN for a
+   * declared metric left out, and fails the run on a metric it does not declare.
+   */
   observe(emit: (metric: string, value: number) => void): void;
+  /** The metrics every observation has, in order, when they depend on the parameters (else the definition's). */
+  readonly metrics?: readonly string[];
 }
 
 export interface ControlInstance {
@@ -177,7 +183,14 @@ export interface ControlInstance {
 }
 
 export type ProtocolDefinition<P = any> = Definition<P, ProtocolInstance, ProtocolContext> & { readonly kind?: 'protocol' };
-export type ObserverDefinition<P = any> = Definition<P, ObserverInstance, Context> & { readonly kind: 'observer' };
+export type ObserverDefinition<P = any> = Definition<P, ObserverInstance, Context> & {
+  readonly kind: 'observer';
+  /**
+   * The metrics every observation has, in order. Without it (on the definition or the
+   * instance), the metrics of the first observation are the ones every later one must have.
+   */
+  readonly metrics?: readonly string[];
+};
 export type ControlDefinition<P = any> = Definition<P, ControlInstance, Context> & {
   readonly kind: 'control';
   /**

@@ -2,11 +2,14 @@ import './jit-tuning.js';
 import { sampler } from './distributions.js';
 import { EventLoop } from './event-loop.js';
 import { NodeStore } from './node-store.js';
+import { UniformObservations } from './observation.js';
 import { Network } from './network.js';
 import type { Context, ControlInstance, Departure, Linkable, Membership, ObserverInstance, ProtocolInstance } from './protocol.js';
 import { RandomStreams, type Random } from './random.js';
 import type { Registry } from './registry.js';
+import { describeError } from '../describe-error.js';
 import { ScenarioError } from '../scenario/errors.js';
+import { didYouMean } from '../scenario/suggest.js';
 import { scheduled, type Scenario, type Schedule } from '../scenario/schema.js';
 
 /** Receives each observed value: one CSV row. `at` is the cycle, or the time in ms in the event engine. */
@@ -111,7 +114,7 @@ export class Simulation {
       this.protocols.set(name, instance);
       protocolList.push(instance);
     }
-    for (const instance of this.protocols.values()) instance.init?.();
+    for (const [name, instance] of this.protocols) creating(`protocols.${name}`, () => instance.init?.());
     this.eventLoop?.start();
 
     for (const [name, spec] of Object.entries(scenario.controls)) {
@@ -119,10 +122,14 @@ export class Simulation {
       const instance = creating(`controls.${name}`, () => registry.controls.get(spec.type)!.create(context, spec.params));
       this.controls.push({ name, schedule: spec.schedule, instance });
     }
-    for (const { instance } of this.controls) instance.init?.();
+    for (const { name, instance } of this.controls) creating(`controls.${name}`, () => instance.init?.());
     for (const [name, spec] of Object.entries(scenario.observers)) {
       const context = this.context(`observers.${name}`, name, `observer/${name}`);
-      const instance = creating(`observers.${name}`, () => registry.observers.get(spec.type)!.create(context, spec.params));
+      const definition = registry.observers.get(spec.type)!;
+      const instance = creating(`observers.${name}`, () => {
+        const observer = definition.create(context, spec.params);
+        return new UniformObservations(`observers.${name}`, observer, observer.metrics ?? definition.metrics);
+      });
       this.observers.push({ name, schedule: spec.schedule, instance });
     }
   }
@@ -246,7 +253,7 @@ export class Simulation {
           throw new ScenarioError(`${path}`, 'needs a protocol with a neighbour list (e.g. cyclon) declared before it');
         }
         const linkable = sim.protocol(protocolName, path).linkable;
-        if (!linkable) throw new ScenarioError(path, `protocol "${protocolName}" has no neighbour list`);
+        if (!linkable) throw new ScenarioError(sim.keyNaming(path, protocolName), `expected a protocol with a neighbour list (e.g. cyclon), found "${protocolName}" (of type ${sim.scenario.protocols[protocolName].type})`);
         return linkable;
       },
       protocol(protocolName: string): ProtocolInstance {
@@ -259,9 +266,23 @@ export class Simulation {
     const instance = this.protocols.get(name);
     if (!instance) {
       const known = [...this.protocols.keys()];
-      throw new ScenarioError(askedFrom, `expected the name of a protocol declared before it (${known.join(', ') || 'none yet'}), found "${name}"`);
+      const later = Object.hasOwn(this.scenario.protocols, name) ? ': it is declared after, move it up' : didYouMean(name, known);
+      throw new ScenarioError(this.keyNaming(askedFrom, name), `expected the name of a protocol declared before it (${known.join(', ') || 'none yet'}), found "${name}"${later}`);
     }
     return instance;
+  }
+
+  /** The key of the block at `path` (`observers.o`) whose value names `name`: `observers.o.protocol`, `...protocol.2`; else the block. */
+  private keyNaming(path: string, name: string): string {
+    const dot = path.indexOf('.');
+    const section = path.slice(0, dot) as 'protocols' | 'controls' | 'observers';
+    const block = path.slice(dot + 1);
+    const params = Object.hasOwn(this.scenario[section] ?? {}, block) ? this.scenario[section][block].params : {};
+    for (const [key, value] of Object.entries(params)) {
+      if (value === name) return `${path}.${key}`;
+      if (Array.isArray(value) && value.includes(name)) return `${path}.${key}.${value.indexOf(name)}`;
+    }
+    return path;
   }
 }
 
@@ -274,12 +295,15 @@ function nextTime(schedule: Schedule, after: number, end: number): number {
   return schedule.final && after < end ? end : Infinity;
 }
 
-/** Runs a plug-in's factory; a plain error there is a problem with that instance's configuration. */
+/**
+ * Runs an instance's factory (or its init); whatever it throws is a problem with that
+ * instance's configuration, told in one line with the plug-in's file and line.
+ */
 function creating<T>(path: string, create: () => T): T {
   try {
     return create();
   } catch (error) {
-    if (error instanceof ScenarioError || !(error instanceof Error)) throw error;
-    throw new ScenarioError(path, error.message);
+    if (error instanceof ScenarioError) throw error;
+    throw new ScenarioError(path, describeError(error));
   }
 }

@@ -19,7 +19,8 @@ type AggregationObserverParams = z.infer<typeof params>;
  * the first observation, which has nothing to compare with. Observed every cycle it is
  * the paper's per-cycle factor ρ (1/(2√e) ≈ 0.303 for a uniform random peer).
  * Count's estimates are Infinity at nodes no instance has reached yet, and so then
- * are the mean and the errors.
+ * are the mean and the errors. With no participants (or no live nodes) the statistics
+ * over them are NaN.
  *
  * Given a list of independent instances (same function, own random streams), every
  * metric is the mean over the instances, and `convergence_factor` is the ratio of
@@ -95,12 +96,13 @@ class AggregationObserver implements ObserverInstance {
       relativeErrors += relativeError;
       if (relativeError > maxRelativeError || Number.isNaN(relativeError)) maxRelativeError = relativeError;
     }
+    // Over no participants every statistic is undefined (NaN), not ±Infinity.
     return {
       participants,
       mean,
       variance: squares / participants,
-      min,
-      max,
+      min: participants === 0 ? NaN : min,
+      max: participants === 0 ? NaN : max,
       trueValue: truth,
       meanRelativeError: relativeErrors / participants,
       maxRelativeError: participants === 0 ? NaN : maxRelativeError,
@@ -115,6 +117,7 @@ class AggregationObserver implements ObserverInstance {
       case 'count': return n;
       case 'min':
       case 'max': {
+        if (n === 0) return NaN;
         let extreme = aggregation.function === 'min' ? Infinity : -Infinity;
         for (let i = 0; i < n; i++) {
           const x = aggregation.input(store.liveSlot(i));
@@ -135,5 +138,11 @@ export const aggregationObserver = defineObserver({
   type: 'aggregation',
   description: 'aggregation estimates: mean, variance, min, max, true value, relative errors, convergence factor',
   params,
+  check: (p) => {
+    const names = Array.isArray(p.protocol) ? p.protocol : [p.protocol];
+    const twice = names.findIndex((name, i) => names.indexOf(name) !== i);
+    return twice < 0 ? [] : [{ key: `protocol.${twice}`, message: `expected distinct instances (each pooled once), found "${names[twice]}" again` }];
+  },
+  metrics: ['participants', 'mean', 'variance', 'min', 'max', 'true_value', 'drift', 'mean_rel_error', 'max_rel_error', 'convergence_factor'],
   create: (ctx, p) => new AggregationObserver(ctx, p),
 });

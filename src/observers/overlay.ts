@@ -3,8 +3,10 @@ import { defineObserver, type Context, type Linkable, type ObserverInstance } fr
 
 const params = z.strictObject({
   protocol: z.string().optional().describe('the neighbour source to measure; default: the first protocol that has one'),
-  sample: z.number().int().min(0).default(1000).describe('nodes sampled for the clustering coefficient'),
-  sources: z.number().int().min(0).default(1).describe('BFS sources sampled for the path length (each costs a full BFS over every link)'),
+  sample: z.number().int().min(0).default(1000)
+    .describe('nodes drawn (with replacement) for the clustering coefficient; more than capacity count as capacity; 0: no clustering (NaN)'),
+  sources: z.number().int().min(0).default(1)
+    .describe('BFS sources sampled for the path length, at most capacity (each costs a full BFS over every link); 0: no path length (NaN)'),
 });
 type OverlayParams = z.infer<typeof params>;
 
@@ -19,10 +21,13 @@ class OverlayObserver implements ObserverInstance {
   private readonly indegree: Int32Array;
   private readonly scratch: Int32Array;
   private readonly queue: Int32Array;
+  /** Nodes drawn for clustering: at most capacity, which already costs as much as visiting every node. */
+  private readonly sample: number;
 
   constructor(private readonly ctx: Context, private readonly p: OverlayParams) {
     this.links = ctx.linkable(p.protocol);
     const capacity = ctx.store.capacity;
+    this.sample = Math.min(p.sample, capacity);
     this.indegree = new Int32Array(capacity);
     this.scratch = new Int32Array(capacity); // BFS distances, union-find parents, clustering marks in turn
     this.queue = new Int32Array(capacity);
@@ -32,7 +37,15 @@ class OverlayObserver implements ObserverInstance {
     const { store } = this.ctx;
     const live = store.size;
     emit('live', live);
-    if (live === 0) return;
+    if (live === 0) {
+      // No nodes: no links and no component; means over no nodes are undefined.
+      for (const metric of ['indegree_mean', 'indegree_std', 'indegree_min', 'indegree_max']) emit(metric, NaN);
+      emit('dead_links', 0);
+      emit('largest_component', 0);
+      emit('clustering', NaN);
+      emit('path_length', NaN);
+      return;
+    }
     const dead = this.countInLinks();
     this.emitDegreeStats(emit);
     emit('dead_links', dead);
@@ -40,8 +53,9 @@ class OverlayObserver implements ObserverInstance {
     // form one component, and then the union-find pass over every link is skipped.
     const path = this.p.sources > 0 ? this.pathLength() : undefined;
     emit('largest_component', path?.reachedAll ? live : this.largestComponent());
-    if (this.p.sample > 0) emit('clustering', this.clustering());
-    if (path) emit('path_length', path.mean);
+    // With no sampled nodes (sample or sources 0) the estimate is undefined.
+    emit('clustering', this.sample > 0 ? this.clustering() : NaN);
+    emit('path_length', path ? path.mean : NaN);
   }
 
   /** In-degrees of live nodes (links from live nodes) and the number of dead links. */
@@ -133,7 +147,7 @@ class OverlayObserver implements ObserverInstance {
     mark.fill(-1);
     const members = this.queue;
     let total = 0;
-    for (let s = 0; s < this.p.sample; s++) {
+    for (let s = 0; s < this.sample; s++) {
       const u = store.liveSlot(random.int(store.size));
       let k = 0;
       const d = this.links.degree(u);
@@ -153,7 +167,7 @@ class OverlayObserver implements ObserverInstance {
       }
       total += links / (k * (k - 1));
     }
-    return total / this.p.sample;
+    return total / this.sample;
   }
 
   /**
@@ -195,5 +209,10 @@ export const overlay = defineObserver({
   type: 'overlay',
   description: 'overlay graph statistics: in-degree, dead links, largest component, clustering, path length',
   params,
+  metrics: ['live', 'indegree_mean', 'indegree_std', 'indegree_min', 'indegree_max', 'dead_links', 'largest_component', 'clustering', 'path_length'],
+  // More BFS sources than nodes can exist is a mistake (each one is a BFS over every link).
+  check: (p, scenario) => (p.sources > scenario.capacity
+    ? [{ key: 'sources', message: `expected at most capacity (${scenario.capacity}) sources, found ${p.sources}` }]
+    : []),
   create: (ctx, p) => new OverlayObserver(ctx, p),
 });

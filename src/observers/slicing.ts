@@ -5,7 +5,8 @@ import { ScenarioError } from '../scenario/errors.js';
 
 const params = z.strictObject({
   protocol: z.string().describe('the slicing instance to measure'),
-  slices: z.number().int().positive().default(10).describe('number of slices k: node of rank p among N belongs to slice ceil(k p / N)'),
+  slices: z.number().int().positive().default(10)
+    .describe('number of slices k, at most capacity (one node per slice): node of rank p among N belongs to slice ceil(k p / N)'),
 });
 type SlicingObserverParams = z.infer<typeof params>;
 
@@ -59,10 +60,11 @@ class SlicingObserver implements ObserverInstance {
       if (trueSlice !== estimated) misplaced++;
       squares += (rank[slot] - (q + 1)) ** 2;
     }
+    // Means over no nodes are undefined: NaN (the sum, sdm, is 0).
     emit('sdm', sdm);
-    emit('sdm_per_node', n > 0 ? sdm / n : 0);
-    emit('misplaced', n > 0 ? misplaced / n : 0);
-    emit('gdm', n > 0 ? squares / n : 0);
+    emit('sdm_per_node', n > 0 ? sdm / n : NaN);
+    emit('misplaced', n > 0 ? misplaced / n : NaN);
+    emit('gdm', n > 0 ? squares / n : NaN);
   }
 }
 
@@ -70,5 +72,9 @@ export const slicingObserver = defineObserver({
   type: 'slicing',
   description: 'slice disorder (SDM), fraction of nodes in the wrong slice, global disorder (GDM)',
   params,
+  metrics: ['sdm', 'sdm_per_node', 'misplaced', 'gdm'],
+  check: (p, scenario) => (p.slices > scenario.capacity
+    ? [{ key: 'slices', message: `expected at most capacity (${scenario.capacity}) slices, found ${p.slices}` }]
+    : []),
   create: (ctx, p) => new SlicingObserver(ctx, p),
 });

@@ -1,37 +1,65 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
+import { writeFully } from './manifest.js';
 
 /**
  * metrics.csv in long ("tidy") form: one row per (cycle, observer, metric), preceded
  * by columns that identify the run (scenario, seed, one column per --set override).
- * Rows are written through to the file at the end of every cycle, so a crash or
- * Ctrl-C loses nothing already measured.
+ * A cycle's rows reach the file only once the cycle is complete (`commit`), so the
+ * file only ever holds whole cycles: a crash mid-cycle discards that cycle's rows, and
+ * a failed write is cut back to the last whole cycle.
  */
 export class MetricsCsv {
-  private readonly fd: number;
   private readonly runColumns: string[];
+  /** Rows of the cycle under way. */
   private pending: (string | number)[][] = [];
+  /** Length of the file: the header and every committed row. */
+  private committedBytes = 0;
 
-  /** `at` names the column of when a row was measured: `cycle`, or `time` (ms) in the event engine. */
-  constructor(readonly path: string, run: Record<string, string | number>, at: 'cycle' | 'time' = 'cycle') {
-    this.fd = openSync(path, 'w');
+  /**
+   * `fd` is a freshly created, empty file (see claimOutputFolder). `at` names the
+   * column of when a row was measured: `cycle`, or `time` (ms) in the event engine.
+   */
+  constructor(private readonly fd: number, run: Record<string, string | number>, at: 'cycle' | 'time' = 'cycle') {
     this.runColumns = Object.values(run).map(String);
-    writeSync(this.fd, stringify([[...Object.keys(run), at, 'observer', 'metric', 'value']]));
+    this.append(stringify([[...Object.keys(run), at, 'observer', 'metric', 'value']]));
+  }
+
+  get bytes(): number {
+    return this.committedBytes;
   }
 
   add(at: number, observer: string, metric: string, value: number): void {
     this.pending.push([...this.runColumns, at, observer, metric, value]);
   }
 
-  /** Writes every pending row to the file. */
-  flush(): void {
+  /** The cycle under way is complete: writes its rows. */
+  commit(): void {
     if (this.pending.length === 0) return;
-    writeSync(this.fd, stringify(this.pending));
+    this.append(stringify(this.pending));
     this.pending = [];
   }
 
+  /** Drops the rows of a cycle that did not complete. */
+  discard(): void {
+    this.pending = [];
+  }
+
+  /** Closes the file; rows not committed are dropped. */
   close(): void {
-    this.flush();
+    this.pending = [];
     closeSync(this.fd);
+  }
+
+  private append(text: string): void {
+    const data = Buffer.from(text);
+    try {
+      writeFully(this.fd, data, this.committedBytes);
+    } catch (error) {
+      // A partial write (a full disk) would leave half a cycle: cut it off.
+      try { ftruncateSync(this.fd, this.committedBytes); } catch { /* the error below says what went wrong */ }
+      throw error;
+    }
+    this.committedBytes += data.length;
   }
 }

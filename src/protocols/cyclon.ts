@@ -5,14 +5,14 @@ import { CyclonCaches } from './cyclon-cache.js';
 import { CyclonEvents } from './cyclon-events.js';
 
 const params = z.strictObject({
-  cache: z.number().int().min(1).max(255).default(20).describe('cache size c: neighbours each node keeps'),
-  shuffle: z.number().int().min(1).default(8).describe('shuffle length l: entries exchanged per shuffle'),
+  cache: z.number().int().min(1).max(255).default(20).describe('cache size c: neighbours each node keeps (1-255, below size)'),
+  shuffle: z.number().int().min(1).default(8).describe('shuffle length l: entries exchanged per shuffle, at most the cache size'),
   init: z.strictObject({
     topology: z.enum(['random', 'ring', 'star']).default('random')
       .describe('random: c random peers each; ring: the next c nodes of a ring lattice; star: everyone knows one bootstrap node'),
   }).default({ topology: 'random' }),
   join: z.strictObject({
-    contacts: z.number().int().min(1).default(1).describe('random live nodes a joining node starts knowing'),
+    contacts: z.number().int().min(1).default(1).describe('random live nodes a joining node starts knowing, at most the cache size'),
   }).default({ contacts: 1 }),
 });
 export type CyclonParams = z.infer<typeof params>;
@@ -298,6 +298,9 @@ export const cyclon = defineProtocol({
     }
     if (p.shuffle > p.cache) {
       problems.push({ key: 'shuffle', message: `expected a shuffle length of at most the cache size ${p.cache}, found ${p.shuffle}` });
+    }
+    if (p.join.contacts > p.cache) {
+      problems.push({ key: 'join.contacts', message: `expected at most the cache size ${p.cache} contacts, found ${p.join.contacts}` });
     }
     return problems;
   },

@@ -3,7 +3,7 @@ import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, ty
 import type { Random } from '../engine/random.js';
 
 const params = z.strictObject({
-  cache: z.number().int().min(1).max(255).default(20).describe('cache size c: the freshest entries each node keeps'),
+  cache: z.number().int().min(1).max(255).default(20).describe('cache size c: the freshest entries each node keeps (1-255, below size)'),
 });
 type NewscastParams = z.infer<typeof params>;
 

@@ -3,7 +3,7 @@ import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, ty
 import type { Random } from '../engine/random.js';
 
 const params = z.strictObject({
-  degree: z.number().int().min(1).max(1024).default(20).describe('k: distinct random out-neighbours each node gets at the start'),
+  degree: z.number().int().min(1).max(1024).default(20).describe('k: distinct random out-neighbours each node gets at the start (1-1024, below size)'),
 });
 type StaticGraphParams = z.infer<typeof params>;
 

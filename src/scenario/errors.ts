@@ -26,6 +26,14 @@ export class ScenarioError extends Error {
 
   private format(): string {
     const where = this.source ? `${this.source}${this.line ? `:${this.line}` : ''}: ` : '';
-    return `${where}${this.keyPath ? `${this.keyPath}: ` : ''}${this.detail}`;
+    return oneLine(`${where}${this.keyPath ? `${this.keyPath}: ` : ''}${this.detail}`);
   }
+}
+
+const escapes: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Control characters and line separators (from keys and values in the input) escaped, so the message stays one line. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => escapes[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

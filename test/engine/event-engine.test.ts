@@ -17,7 +17,7 @@ function averaging(engine: 'cycle' | 'event', latency?: Record<string, unknown>)
       oracle: { type: 'oracle' },
       avg: { type: 'aggregation', function: 'average', sampler: 'oracle', init: { kind: 'uniform', a: 0, b: 1 } },
     },
-    observers: { avg: { type: 'aggregation', protocol: 'avg', every: engine === 'event' ? 1000 : 1 } },
+    observers: { avg: { type: 'aggregation', protocol: 'avg', every: 1 } },
   };
 }
 
@@ -28,7 +28,7 @@ describe('event engine', () => {
       event: { period: 1000 },
       transport: { latency: { model: 'uniform', min: 10, max: 100 } },
       protocols: { cyclon: { type: 'cyclon', cache: 20, shuffle: 5, init: { topology: 'ring' } } },
-      observers: { overlay: { type: 'overlay', every: 100_000, sample: 100, sources: 1 } },
+      observers: { overlay: { type: 'overlay', every: 100, sample: 100, sources: 1 } },
     }));
     // Between its timer and Q's reply (20-200 ms of each second) a node holds c - 1 entries.
     expect(Math.abs(rows.get('100000 overlay indegree_mean')! - 20)).toBeLessThanOrEqual(0.5);
@@ -42,8 +42,8 @@ describe('event engine', () => {
       event: { period: 1000 },
       transport: { latency: { model: 'uniform', min: 10, max: 100 }, loss: 0.01 },
       protocols: { cyclon: { type: 'cyclon', cache: 10, shuffle: 4 } },
-      controls: { disaster: { type: 'catastrophe', at: 10, amount: 0.5, every: 1000 } },
-      observers: { overlay: { type: 'overlay', every: 10_000, sample: 0, sources: 0 } },
+      controls: { disaster: { type: 'catastrophe', at: 10, amount: 0.5, every: 1 } },
+      observers: { overlay: { type: 'overlay', every: 10, sample: 0, sources: 0 } },
     }));
     expect(rows.get('10000 overlay dead_links')).toBeGreaterThan(1000);
     expect(rows.get('60000 overlay dead_links')).toBe(0);
@@ -96,7 +96,7 @@ describe('event engine', () => {
       seed: 3, size: 50, cycles: 30, engine: 'event', event: { period: 100 },
       protocols: { tick: { type: 'tick' } },
       // Substitution reuses each freed slot at once (the free slots are a stack).
-      controls: { churn: { type: 'churn', remove: 10, substitute: true, every: 100 } },
+      controls: { churn: { type: 'churn', remove: 10, substitute: true, every: 1 } },
     });
     const { scenario, registry } = await loadScenario(file, { registry: builtinRegistry().register(tick) });
     const simulation = new Simulation(scenario, registry);
@@ -114,8 +114,8 @@ describe('event engine', () => {
       seed: 1, size: 100, cycles: 5, engine: 'event', event: { period: 100 },
       // A static overlay does nothing when its timer fires: one event per firing.
       protocols: { overlay: { type: 'static', degree: 5 } },
-      controls: { disaster: { type: 'catastrophe', at: 2, amount: 50, every: 50 } },
-      observers: { churn: { type: 'churn', every: 250 } },
+      controls: { disaster: { type: 'catastrophe', at: 2, amount: 50, every: '50ms' } },
+      observers: { churn: { type: 'churn', every: '250ms' } },
     });
     const rows = new Map<string, number>();
     simulation.run((at, observer, metric, value) => rows.set(`${at} ${metric}`, value));

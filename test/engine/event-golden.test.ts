@@ -16,11 +16,11 @@ const LOSSY = {
     cyclon: { type: 'cyclon', cache: 20, shuffle: 5 },
     average: { type: 'aggregation', function: 'average', sampler: 'cyclon', init: { kind: 'uniform', a: 0, b: 1 } },
   },
-  controls: { churn: { type: 'churn', remove: 0.05, substitute: true, every: 1000, from: 4000 } },
+  controls: { churn: { type: 'churn', remove: 0.05, substitute: true, every: 1, from: 4 } },
   observers: {
-    average: { type: 'aggregation', protocol: 'average', every: 1000 },
-    overlay: { type: 'overlay', every: 3000, sample: 50, sources: 1 },
-    churn: { type: 'churn', every: 1000 },
+    average: { type: 'aggregation', protocol: 'average', every: 1 },
+    overlay: { type: 'overlay', every: 3, sample: 50, sources: 1 },
+    churn: { type: 'churn', every: 1 },
   },
 };
 
@@ -35,8 +35,8 @@ const SESSIONS = {
   },
   controls: { sessions: { type: 'sessions', on: { dist: 'exponential', mean: 4 }, off: { dist: 'exponential', mean: 2 }, unit: 1 } },
   observers: {
-    average: { type: 'aggregation', protocol: 'average', every: 1000 },
-    churn: { type: 'churn', every: 1000 },
+    average: { type: 'aggregation', protocol: 'average', every: 1 },
+    churn: { type: 'churn', every: 1 },
   },
 };
 

@@ -37,6 +37,21 @@ describe('overlay observer', () => {
     expect(rows.get('0 overlay live')).toBe(8);
     expect(rows.get('0 overlay dead_links')).toBe(2);
     expect(rows.get('0 overlay largest_component')).toBe(5);
-    expect(rows.has('0 overlay clustering')).toBe(false);
+    // Without samples or sources, the estimates are NaN: every observation has every metric.
+    expect(rows.get('0 overlay clustering')).toBeNaN();
+    expect(rows.get('0 overlay path_length')).toBeNaN();
+  });
+
+  it('draws at most capacity nodes for clustering: a sample of 2^32 is a sample of capacity, and ends at once', async () => {
+    const scenario = (sample: number) => ({
+      seed: 3, size: 300, capacity: 400, cycles: 2,
+      protocols: { cyclon: { type: 'cyclon', cache: 6, shuffle: 3 } },
+      observers: { overlay: { type: 'overlay', sample, sources: 1 } },
+    });
+    const started = Date.now();
+    const huge = collect(await simulate(scenario(4294967296)));
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(huge).toEqual(collect(await simulate(scenario(400))));
+    expect(huge.get('2 overlay clustering')).toBeGreaterThan(0);
   });
 });

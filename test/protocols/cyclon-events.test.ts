@@ -25,7 +25,7 @@ describe('cyclon events', () => {
           event: { period: 1000 },
           transport: { latency: { model: 'uniform', min: 0, max: maxLatency }, loss },
           protocols: { cyclon: { type: 'cyclon', cache: c, shuffle } },
-          controls: churn ? { churn: { type: 'churn', remove: 0.1, substitute: true, every: 1000 } } : {},
+          controls: churn ? { churn: { type: 'churn', remove: 0.1, substitute: true, every: 1 } } : {},
         });
         const cyclon = simulation.protocols.get('cyclon') as Cyclon;
         while (!simulation.done) {

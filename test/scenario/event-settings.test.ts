@@ -52,10 +52,10 @@ describe('event engine settings, on bad input', () => {
   });
 
   it('run observers and controls once a period unless `every` says otherwise (every cycle in the cycle engine; sessions and traces every ms)', async () => {
-    const observers = { often: { type: 'churn', every: 250 }, usual: { type: 'churn' } };
+    const observers = { often: { type: 'churn', every: '250ms' }, usual: { type: 'churn' } };
     const { scenario } = await loadScenario(scenarioFile({ ...base, event: { period: 500 }, observers }));
     expect([scenario.observers.often.schedule.every, scenario.observers.usual.schedule.every]).toEqual([250, 500]);
-    const cycle = await loadScenario(scenarioFile({ ...base, engine: 'cycle', observers }));
+    const cycle = await loadScenario(scenarioFile({ ...base, engine: 'cycle', observers: { usual: observers.usual } }));
     expect(cycle.scenario.observers.usual.schedule.every).toBe(1);
     // Sessions end at times of their own: every ms unless told otherwise.
     const controls = { s: { type: 'sessions', on: { dist: 'exponential', mean: 3 } }, c: { type: 'churn', remove: 1 } };

@@ -1,0 +1,132 @@
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { csvName, manifestName, removeStaleManifestTemps } from './manifest.js';
+import { ScenarioError } from '../scenario/errors.js';
+
+/**
+ * An output folder pcsim cannot use (a file, not writable, already holding a run...).
+ * It is bad input like a scenario error: one line, exit code 2, nothing written.
+ */
+export class OutputFolderError extends ScenarioError {
+  constructor(where: string, detail: string) {
+    super('', detail, where);
+    this.name = 'OutputFolderError';
+  }
+}
+
+/** The files of a run, created fresh: the CSV's descriptor is open for writing. */
+export interface ClaimedFolder {
+  readonly dir: string;
+  readonly csvPath: string;
+  readonly manifestPath: string;
+  readonly csvFd: number;
+}
+
+/** "ENOENT: no such file or directory" from a Node error, without the path Node appends. */
+export function fsReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split(', ')[0].split('\n')[0];
+}
+
+const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code;
+
+/**
+ * Creates `dir` (and missing parents) and claims it for a new run: metrics.csv is
+ * created with O_EXCL, so an existing file, or a symlink planted in its place, is
+ * never written through. A folder that already holds a run (metrics.csv or
+ * manifest.json) is refused unless `force`, which unlinks those two files (never
+ * their targets) first.
+ */
+export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
+  if (dir === '') throw new OutputFolderError('--out', 'expected a folder, found an empty path');
+  ensureFolder(dir);
+  const csvPath = join(dir, csvName);
+  const manifestPath = join(dir, manifestName);
+  const present: string[] = [];
+  for (const [name, path] of [[csvName, csvPath], [manifestName, manifestPath]]) {
+    let stats: Stats;
+    try {
+      stats = lstatSync(path);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') continue;
+      throw new OutputFolderError(path, `cannot inspect it (${fsReason(error)})`);
+    }
+    if (stats.isDirectory()) throw new OutputFolderError(path, `is a folder; pcsim writes its ${name} there (remove it, or choose another --out)`);
+    present.push(name);
+  }
+  if (present.length > 0 && !force) {
+    const summary = runSummary(manifestPath);
+    throw new OutputFolderError(dir, `holds a run already (${present.join(', ')}${summary ? `: ${summary}` : ''}); pass --force to replace it, or choose another --out`);
+  }
+  if (force) removeStaleManifestTemps(dir);
+  for (const name of present) {
+    try {
+      unlinkSync(join(dir, name));
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw new OutputFolderError(join(dir, name), `cannot remove the old file (${fsReason(error)})`);
+    }
+  }
+  let csvFd: number;
+  try {
+    csvFd = openSync(csvPath, 'wx');
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') throw new OutputFolderError(dir, 'another run claimed this folder meanwhile; choose another --out');
+    throw new OutputFolderError(csvPath, `cannot create it (${fsReason(error)})`);
+  }
+  return { dir, csvPath, manifestPath, csvFd };
+}
+
+/** "completed, 50 cycles" from the manifest of the run a folder holds, if it is a readable one. */
+function runSummary(manifestPath: string): string | undefined {
+  try {
+    const stats = lstatSync(manifestPath);
+    // Only a plain, small file: a FIFO or device there would block or never end.
+    if (!stats.isFile() || stats.size > 1 << 20) return undefined;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { status?: unknown; cycles_completed?: unknown; scenario?: { engine?: unknown } };
+    const { status, cycles_completed: cycles } = manifest;
+    const units = manifest.scenario?.engine === 'event' ? 'periods' : 'cycles';
+    return typeof status === 'string' && typeof cycles === 'number' ? `${status}, ${cycles} ${units}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Gives back a claim that could not be completed: closes and removes the new, empty CSV. */
+export function releaseClaim(claim: ClaimedFolder): void {
+  try { closeSync(claim.csvFd); } catch { /* already closed */ }
+  try { unlinkSync(claim.csvPath); } catch { /* already gone */ }
+}
+
+/**
+ * `mkdir -p` that fails instead of looping: Node's recursive mkdirSync retries
+ * forever when mkdir says ENOENT under an existing folder (as in /proc), so the
+ * missing folders are found by walking up and created one at a time.
+ */
+export function ensureFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    let stats: Stats;
+    try {
+      stats = statSync(current);
+    } catch (error) {
+      const code = errorCode(error);
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(current) !== current) {
+        missing.push(current);
+        continue;
+      }
+      throw new OutputFolderError(dir, `cannot use this folder: ${current}: ${fsReason(error)}`);
+    }
+    if (!stats.isDirectory()) {
+      throw new OutputFolderError(dir, missing.length === 0 ? 'is a file, not a folder' : `cannot create this folder: ${current} is a file`);
+    }
+    break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST' && statSync(folder, { throwIfNoEntry: false })?.isDirectory()) continue;
+      throw new OutputFolderError(dir, `cannot create the folder ${folder} (${fsReason(error)})`);
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+
+/** The two files of a run's folder. */
+export const csvName = 'metrics.csv';
+export const manifestName = 'manifest.json';
+
+export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
+
+/** manifest.json: what was run, and how far it got (rewritten after every cycle). */
+export interface Manifest {
+  pcsim: string;
+  node: string;
+  file: string;
+  run_id: string;
+  seed: number;
+  overrides: Readonly<Record<string, string>>;
+  scenario: unknown;
+  started: string;
+  ended: string | null;
+  wall_seconds: number | null;
+  setup_seconds: number | null;
+  cycles_completed: number;
+  /** Length of metrics.csv when it held exactly the cycles_completed cycles (after a SIGKILL, rows past it may follow). */
+  csv_bytes: number;
+  peak_rss_bytes: number;
+  events_processed?: number;
+  simulated_time_ms?: number;
+  status: RunStatus;
+  /** What ended the run, when it was interrupted: a signal name, or what the caller's shouldStop() said. */
+  interrupted_by: string | null;
+  /** Why the run failed, or why it was ended before its cycle did. */
+  error: string | null;
+}
+
+const tempPrefix = `.${manifestName}.`;
+
+/** Writes bytes in full (writeSync may write less than asked). */
+export function writeFully(fd: number, data: Uint8Array, position: number | null = null): void {
+  for (let done = 0; done < data.length;) {
+    done += writeSync(fd, data, done, data.length - done, position === null ? null : position + done);
+  }
+}
+
+/**
+ * Replaces DIR/manifest.json atomically: the text goes to a fresh temporary file in
+ * the same folder, which is then renamed over the old one. A reader (or a run killed
+ * at any moment) sees the old manifest or the new one, never a mix; a symlink named
+ * manifest.json is replaced, not followed.
+ */
+export function writeManifest(dir: string, manifest: Manifest): void {
+  const temp = join(dir, `${tempPrefix}${process.pid}-${threadId}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(temp, 'wx');
+  } catch (error) {
+    // Left behind by a run of this process that was killed while writing.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    unlinkSync(temp);
+    fd = openSync(temp, 'wx');
+  }
+  try {
+    writeFully(fd, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(temp);
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temp, join(dir, manifestName));
+}
+
+export function readManifest(dir: string): Manifest {
+  return JSON.parse(readFileSync(join(dir, manifestName), 'utf8')) as Manifest;
+}
+
+/** Removes temporary manifests a killed writer left in `dir`. */
+export function removeStaleManifestTemps(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(tempPrefix) && name.endsWith('.tmp')) unlinkSync(join(dir, name));
+  }
+}
+
+/** Cuts metrics.csv back to the rows of whole cycles (`bytes` long), without following a symlink. */
+export function truncateCsv(dir: string, bytes: number): void {
+  const fd = openSync(join(dir, csvName), constants.O_WRONLY | constants.O_NOFOLLOW);
+  try {
+    if (fstatSync(fd).size > bytes) ftruncateSync(fd, bytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** How a run the main thread had to end (or that crashed) ended. */
+export interface AbandonedEnd {
+  readonly status: RunStatus;
+  readonly interruptedBy: string | null;
+  readonly error: string;
+}
+
+/**
+ * Finishes the manifest of a run whose simulation ended without doing it (it was
+ * terminated, or crashed): metrics.csv is cut back to `committed.csvBytes`, the length
+ * that holds exactly `committed.cycles` whole cycles, and the manifest says so. A
+ * manifest the run finished itself is left as it is.
+ */
+export function finishAbandonedRun(
+  dir: string,
+  committed: { readonly cycles: number; readonly csvBytes: number; readonly eventsProcessed: number; readonly simulatedTimeMs: number },
+  end: AbandonedEnd,
+): Manifest {
+  const manifest = readManifest(dir);
+  if (manifest.status === 'running') {
+    if (committed.csvBytes > 0) truncateCsv(dir, committed.csvBytes);
+    manifest.cycles_completed = committed.cycles;
+    if (committed.csvBytes > 0) manifest.csv_bytes = committed.csvBytes;
+    if (manifest.events_processed !== undefined) {
+      manifest.events_processed = committed.eventsProcessed;
+      manifest.simulated_time_ms = committed.simulatedTimeMs;
+    }
+    const ended = new Date();
+    manifest.ended = ended.toISOString();
+    manifest.wall_seconds = (ended.getTime() - Date.parse(manifest.started)) / 1000;
+    manifest.peak_rss_bytes = process.resourceUsage().maxRSS * 1024;
+    manifest.status = end.status;
+    manifest.interrupted_by = end.interruptedBy;
+    manifest.error = end.error;
+    writeManifest(dir, manifest);
+  }
+  removeStaleManifestTemps(dir);
+  return manifest;
+}

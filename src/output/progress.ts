@@ -1,0 +1,83 @@
+import { SingleBar } from 'cli-progress';
+
+/**
+ * The progress display of `pcsim run` on a terminal: a line while the run is built,
+ * then a bar of cycles (periods in the event engine) whose rate and ETA count from
+ * the end of setup, so a long build does not make the run look slow.
+ */
+export class ProgressDisplay {
+  private bar?: SingleBar;
+  private timer?: NodeJS.Timeout;
+  private lineOpen = false;
+  private runningSince = 0;
+  private note = '';
+  private completed: () => number = () => 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  /** The terminal is gone (SIGHUP): stop drawing, without writing anything more. */
+  abandon(): void {
+    clearInterval(this.timer);
+    this.bar = undefined;
+    this.lineOpen = false;
+  }
+
+  building(size: number): void {
+    this.stream.write(`building ${size.toLocaleString('en-US')} nodes...`);
+    this.lineOpen = true;
+  }
+
+  running(total: number, engine: 'cycle' | 'event', completed: () => number): void {
+    const unit = engine === 'event' ? 'period' : 'cycle';
+    this.completed = completed;
+    this.runningSince = performance.now();
+    this.bar = new SingleBar({
+      format: `${unit} {value}/{total} | {speed} ${unit}s/s | ETA {remaining}{note}`,
+      stream: this.stream, hideCursor: true,
+    });
+    // Starting on the "building" line overwrites it.
+    this.bar.start(total, completed(), { speed: '-', remaining: '-', note: '' });
+    this.lineOpen = false;
+    this.timer = setInterval(() => this.update(), 250);
+  }
+
+  /** Shown after the bar until the run ends (say, that a signal is being handled). */
+  setNote(note: string): void {
+    this.note = note ? ` | ${note}` : '';
+    if (this.bar) this.update();
+    else if (this.lineOpen) this.stream.write(` ${note}`);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    if (this.bar) {
+      this.update();
+      this.bar.stop();
+      this.bar = undefined;
+    } else if (this.lineOpen) {
+      this.stream.write('\n');
+      this.lineOpen = false;
+    }
+  }
+
+  private update(): void {
+    const bar = this.bar!;
+    const done = this.completed();
+    const rate = done / ((performance.now() - this.runningSince) / 1000);
+    const known = done > 0 && Number.isFinite(rate);
+    bar.update(done, {
+      speed: known ? rate.toFixed(2) : '-',
+      remaining: known ? duration((bar.getTotal() - done) / rate) : '-',
+      note: this.note,
+    });
+  }
+}
+
+/** 42s, 3m 05s, 2h 07m. */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h ${pad(Math.floor(s / 60) % 60)}m`;
+}

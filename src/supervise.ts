@@ -1,0 +1,178 @@
+import { constants } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { describeError } from './describe-error.js';
+import { finishAbandonedRun, type RunStatus } from './output/manifest.js';
+import {
+  exitCodeOf, handledSignals, Phase, readProgress, sharedState, Slot,
+  type Committed, type HandledSignal, type WorkerInput, type WorkerMessage,
+} from './supervise-protocol.js';
+
+/*
+ * `pcsim run` simulates in a worker thread, so that the main thread stays free to
+ * answer signals even when a cycle never ends (a plug-in stuck in a loop). The first
+ * SIGINT, SIGTERM or SIGHUP asks the worker to stop after the current cycle; a
+ * second one, or a cycle still running `graceSeconds` after the first, ends the
+ * worker at once (V8 can stop any JavaScript loop), and the main thread then writes
+ * the manifest itself from the progress the worker last published.
+ */
+
+export interface SuperviseOptions {
+  readonly file: string;
+  readonly out?: string;
+  readonly force?: boolean;
+  readonly seed?: number;
+  readonly set?: readonly string[];
+  readonly graceSeconds: number;
+}
+
+export interface PhaseEvent {
+  readonly phase: 'building' | 'running';
+  readonly dir: string;
+  readonly size: number;
+  readonly total: number;
+  readonly engine: 'cycle' | 'event';
+  /** Progress as the worker last published it (cheap: reads shared memory). */
+  readonly progress: () => Committed;
+}
+
+export interface SuperviseHooks {
+  readonly onPhase?: (event: PhaseEvent) => void;
+  /** A signal arrived; `atOnce` when it ends the run now rather than after the cycle. */
+  readonly onSignal?: (signal: HandledSignal, atOnce: boolean) => void;
+}
+
+export type Supervised =
+  /** Bad input (exit 2); `dir` when found while building, after the folder was claimed (its manifest says failed). */
+  | { readonly kind: 'bad-input'; readonly message: string; readonly dir?: string }
+  /** A signal before the output folder was claimed: nothing was written. */
+  | { readonly kind: 'cancelled'; readonly signal: HandledSignal }
+  /** The run failed before it had an output folder. */
+  | { readonly kind: 'crashed'; readonly message: string }
+  | {
+    readonly kind: 'ended';
+    readonly dir: string;
+    readonly engine: 'cycle' | 'event';
+    readonly status: RunStatus;
+    readonly cycles: number;
+    readonly wallSeconds: number;
+    readonly interruptedBy: string | null;
+    readonly error: string | null;
+    readonly exitCode: number;
+    /** The worker did not stop when told (blocked in a system call): the process cannot exit normally. */
+    readonly stuck: boolean;
+  };
+
+/** How long a terminated worker may take to stop before the process is ended without it. */
+const terminateTimeoutMs = 1000;
+
+export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = {}): Promise<Supervised> {
+  const shared = sharedState();
+  const input: WorkerInput = {
+    file: options.file, out: options.out, force: options.force, seed: options.seed, set: options.set,
+    flags: shared.flags, numbers: shared.numbers,
+  };
+  const worker = new Worker(new URL('./run-worker.js', import.meta.url), { workerData: input });
+
+  return new Promise((settle) => {
+    let phase: 'loading' | 'building' | 'running' = 'loading';
+    let dir: string | undefined;
+    let engine: 'cycle' | 'event' = 'cycle';
+    let firstSignal: HandledSignal | undefined;
+    let cancelled = false;
+    /** Why the worker was terminated, once it was. */
+    let killedBecause: string | undefined;
+    let report: WorkerMessage | undefined;
+    let crash: unknown;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let stuckTimer: NodeJS.Timeout | undefined;
+    let finished = false;
+    const unit = () => (engine === 'event' ? 'period' : 'cycle');
+
+    const terminate = (reason: string) => {
+      if (killedBecause !== undefined || finished) return;
+      killedBecause = reason;
+      clearTimeout(graceTimer);
+      void worker.terminate();
+      stuckTimer = setTimeout(() => finish(true), terminateTimeoutMs);
+    };
+
+    const onSignal = (signal: HandledSignal) => {
+      if (finished || killedBecause !== undefined) return;
+      const first = firstSignal === undefined;
+      if (!first) {
+        hooks.onSignal?.(signal, true);
+        terminate(`killed: a second signal (${signal}) came before the ${unit()} ended`);
+        return;
+      }
+      firstSignal = signal;
+      Atomics.store(shared.flags, Slot.signal, constants.signals[signal]);
+      const atOnce = phase !== 'running' || options.graceSeconds === 0;
+      hooks.onSignal?.(signal, atOnce);
+      if (Atomics.compareExchange(shared.flags, Slot.phase, Phase.loading, Phase.cancelled) === Phase.loading) {
+        cancelled = true;
+        terminate('cancelled');
+      } else if (phase === 'building') {
+        terminate(`killed: ${signal} came during setup, before the first cycle`);
+      } else if (phase === 'running') {
+        graceTimer = setTimeout(() => terminate(`killed: the ${unit()} did not end within ${options.graceSeconds} s of ${signal}`),
+          options.graceSeconds * 1000);
+      }
+      // Otherwise the worker is claiming its folder: decided when it says it is building.
+    };
+    for (const signal of handledSignals) process.on(signal, onSignal);
+
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type !== 'phase') {
+        report = message;
+        return;
+      }
+      ({ phase, dir, engine } = message);
+      hooks.onPhase?.({ ...message, progress: () => readProgress(shared) });
+      if (firstSignal !== undefined && phase === 'building') terminate(`killed: ${firstSignal} came during setup, before the first cycle`);
+    });
+    worker.on('error', (error) => { crash = error; });
+    worker.on('exit', () => finish(false));
+
+    function finish(stuck: boolean): void {
+      if (finished) return;
+      finished = true;
+      clearTimeout(graceTimer);
+      clearTimeout(stuckTimer);
+      for (const signal of handledSignals) process.off(signal, onSignal);
+      settle(outcome(stuck));
+    }
+
+    function outcome(stuck: boolean): Supervised {
+      if (cancelled) return { kind: 'cancelled', signal: firstSignal! };
+      if (report?.type === 'failed' && report.badInput) return { kind: 'bad-input', message: report.message, dir };
+      const failure = report?.type === 'failed' ? report.message
+        : crash !== undefined ? describeError(crash)
+        : killedBecause === undefined && report === undefined ? 'the simulation thread ended unexpectedly' : undefined;
+      if (dir === undefined) {
+        if (firstSignal !== undefined && failure === undefined) return { kind: 'cancelled', signal: firstSignal };
+        return { kind: 'crashed', message: failure ?? 'the run ended before it started' };
+      }
+      // The worker finalises its manifest unless it was ended first (or could not write it).
+      let manifestProblem: string | undefined;
+      let final;
+      try {
+        final = finishAbandonedRun(dir, readProgress(shared), killedBecause !== undefined
+          ? { status: 'interrupted', interruptedBy: firstSignal ?? null, error: killedBecause }
+          : { status: 'failed', interruptedBy: null, error: failure ?? 'the simulation thread ended unexpectedly' });
+      } catch (error) {
+        manifestProblem = `the manifest could not be updated (${describeError(error)})`;
+      }
+      const status: RunStatus = final?.status ?? (killedBecause !== undefined ? 'interrupted' : 'failed');
+      const error = [final ? final.error : (killedBecause ?? failure), manifestProblem].filter(Boolean).join('; ') || null;
+      const interruptedBy = final?.interrupted_by ?? firstSignal ?? null;
+      const exitCode = status === 'completed' ? 0
+        : status === 'interrupted' ? exitCodeOf(firstSignal ?? 'SIGINT')
+        : 1;
+      return {
+        kind: 'ended', dir, engine, status, error, interruptedBy, exitCode, stuck,
+        cycles: final?.cycles_completed ?? readProgress(shared).cycles,
+        wallSeconds: final?.wall_seconds ?? 0,
+      };
+    }
+  });
+}

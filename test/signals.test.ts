@@ -1,0 +1,182 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, type TestContext } from 'vitest';
+import { writeFaultyPlugin } from './faulty-plugin.js';
+import { scenarioFile, tempDir } from './helpers.js';
+
+/*
+ * `pcsim run` under signals: each test starts the command (dist/: build first), waits
+ * for a given point of the run, signals it, and checks the exit code, the manifest and
+ * that metrics.csv holds whole cycles only.
+ */
+
+const long = {
+  name: 'long', size: 20_000, cycles: 100_000,
+  protocols: { cyclon: { type: 'cyclon', cache: 10, shuffle: 4 } },
+  observers: { overlay: { type: 'overlay', sample: 10, sources: 0 } },
+};
+
+/** Starts `pcsim run`; a test that fails midway must not leave the run spinning, so it is killed when the test ends. */
+function start(test: TestContext, file: string, out: string, ...options: string[]) {
+  const child = spawn(process.execPath, ['bin/pcsim.js', 'run', file, '--out', out, ...options], { stdio: ['ignore', 'ignore', 'pipe'] });
+  test.onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; at: number }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr, at: performance.now() }));
+  });
+  return { child, exited, stderr: () => stderr };
+}
+
+/** Waits for a point of the run; fails at once if the run ended before it. */
+async function until(run: ReturnType<typeof start>, condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) throw new Error(`the run ended before ${what}: ${run.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const manifestIn = (out: string) => JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+const csvIn = (out: string) => (existsSync(join(out, 'metrics.csv')) ? readFileSync(join(out, 'metrics.csv'), 'utf8') : '');
+/** The cycle of each data row (the third column: no --set overrides in these runs). */
+const cyclesOf = (csv: string) => csv.trimEnd().split('\n').slice(1).map((line) => Number(line.split(',')[2]));
+
+/** Every cycle in the CSV has as many rows as cycle 0, and the last one is `last`. */
+function expectWholeCycles(csv: string, last: number) {
+  const cycles = cyclesOf(csv);
+  expect(cycles.at(-1)).toBe(last);
+  const rowsPerCycle = cycles.filter((c) => c === 0).length;
+  for (let c = 0; c <= last; c++) expect(cycles.filter((x) => x === c), `cycle ${c}`).toHaveLength(rowsPerCycle);
+}
+
+/** A small run with the cyclon protocol, an overlay observer and `protocols` of the faulty plug-in. */
+function faultyScenario(protocols: Record<string, unknown>): string {
+  const file = scenarioFile({
+    name: 'faulty', size: 100, cycles: 10, plugins: ['./faulty.mjs'],
+    protocols: { cyclon: { type: 'cyclon', cache: 8, shuffle: 3 }, ...protocols },
+    observers: { overlay: { type: 'overlay', sample: 10, sources: 0 } },
+  });
+  writeFaultyPlugin(join(file, '..'));
+  return file;
+}
+
+describe('pcsim run, signalled', () => {
+  it.for([['SIGINT', 130], ['SIGTERM', 143]] as const)('by %s ends after the current cycle with exit code %i', async ([signal, exitCode], test) => {
+    const out = join(tempDir(), 'out');
+    const run = start(test, scenarioFile(long), out);
+    await until(run, () => cyclesOf(csvIn(out)).at(-1)! >= 3, 'three cycles');
+    run.child.kill(signal);
+    const { code, stderr } = await run.exited;
+    expect(code).toBe(exitCode);
+    expect(stderr).toContain(`pcsim: interrupted by ${signal}:`);
+    const manifest = manifestIn(out);
+    expect(manifest).toMatchObject({ status: 'interrupted', interrupted_by: signal, error: null });
+    expectWholeCycles(csvIn(out), manifest.cycles_completed);
+    expect(manifest.csv_bytes).toBe(Buffer.byteLength(csvIn(out)));
+  });
+
+  it('by SIGKILL leaves a manifest that says how far the run got', async (test) => {
+    const out = join(tempDir(), 'out');
+    // Cycles of 50,000 nodes take longer than the manifest's 20 ms rewrite interval.
+    const run = start(test, scenarioFile({ ...long, size: 50_000 }), out);
+    await until(run, () => existsSync(join(out, 'manifest.json')) && manifestIn(out).cycles_completed >= 3, 'three cycles in the manifest');
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const manifest = manifestIn(out);
+    expect(manifest.status).toBe('running');
+    const csv = csvIn(out);
+    // The manifest counts the rows up to csv_bytes; at most the cycle being written when killed follows.
+    expectWholeCycles(Buffer.from(csv).subarray(0, manifest.csv_bytes).toString(), manifest.cycles_completed);
+    expect(cyclesOf(csv).at(-1)! - manifest.cycles_completed).toBeLessThanOrEqual(1);
+  });
+
+  it('while a plug-in is stuck in a loop, ends the run once the grace period is over', async (test) => {
+    const out = join(tempDir(), 'out');
+    const run = start(test, faultyScenario({ spin: { type: 'spin', from: 3 } }), out, '--grace', '0.5');
+    await until(run, () => cyclesOf(csvIn(out)).at(-1) === 2, 'cycle 2');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const signalled = performance.now();
+    run.child.kill('SIGTERM');
+    const { code, stderr, at } = await run.exited;
+    expect(code).toBe(143);
+    expect(at - signalled).toBeGreaterThanOrEqual(450);
+    expect(at - signalled).toBeLessThan(5000);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    const manifest = manifestIn(out);
+    expect(manifest).toMatchObject({
+      status: 'interrupted', interrupted_by: 'SIGTERM', cycles_completed: 2,
+      error: 'killed: the cycle did not end within 0.5 s of SIGTERM',
+    });
+    expectWholeCycles(csvIn(out), 2);
+  });
+
+  it('while a plug-in is stuck in a loop, ends the run at once on a second signal', async (test) => {
+    const out = join(tempDir(), 'out');
+    const run = start(test, faultyScenario({ spin: { type: 'spin', from: 2 } }), out, '--grace', '60');
+    await until(run, () => cyclesOf(csvIn(out)).at(-1) === 1, 'cycle 1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    run.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(130);
+    const manifest = manifestIn(out);
+    expect(manifest).toMatchObject({
+      status: 'interrupted', interrupted_by: 'SIGINT', cycles_completed: 1,
+      error: 'killed: a second signal (SIGINT) came before the cycle ended',
+    });
+    expectWholeCycles(csvIn(out), 1);
+  });
+
+  it.runIf(process.platform === 'linux')('while a plug-in is blocked in a system call, still ends the process', async (test) => {
+    const out = join(tempDir(), 'out');
+    const fifo = join(tempDir(), 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    const run = start(test, faultyScenario({ block: { type: 'block', from: 2, fifo } }), out, '--grace', '0.2');
+    await until(run, () => cyclesOf(csvIn(out)).at(-1) === 1, 'cycle 1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    run.child.kill('SIGTERM');
+    const { code, signal } = await run.exited;
+    // The blocked thread cannot be stopped, so the process ends by the signal itself.
+    expect([code, signal]).toEqual([null, 'SIGTERM']);
+    expect(manifestIn(out)).toMatchObject({
+      status: 'interrupted', interrupted_by: 'SIGTERM', cycles_completed: 1,
+      error: 'killed: the cycle did not end within 0.2 s of SIGTERM',
+    });
+    expectWholeCycles(csvIn(out), 1);
+  });
+
+  it('during setup, ends the run at once with a manifest that says so', async (test) => {
+    const out = join(tempDir(), 'out');
+    const run = start(test, faultyScenario({ hang: { type: 'explode', in: 'hang' } }), out);
+    await until(run, () => existsSync(join(out, 'manifest.json')), 'the manifest');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    run.child.kill('SIGTERM');
+    const { code } = await run.exited;
+    expect(code).toBe(143);
+    expect(manifestIn(out)).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', cycles_completed: 0 });
+    expect(manifestIn(out).error).toBe('killed: SIGTERM came during setup, before the first cycle');
+    expect(cyclesOf(csvIn(out))).toEqual([]);
+  });
+
+  it('while the scenario loads, writes nothing', async (test) => {
+    const dir = tempDir();
+    // The plug-in says when loading has begun, then never finishes loading.
+    writeFileSync(join(dir, 'forever.mjs'), "import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./loading', import.meta.url), '');\nfor (;;) {}\n");
+    const file = join(dir, 'loading.yaml');
+    writeFileSync(file, 'size: 10\ncycles: 1\nplugins: [./forever.mjs]\nprotocols: { o: { type: oracle } }\n');
+    const out = join(dir, 'out');
+    const run = start(test, file, out);
+    await until(run, () => existsSync(join(dir, 'loading')), 'the plug-in to load');
+    run.child.kill('SIGINT');
+    const { code, stderr } = await run.exited;
+    expect(code).toBe(130);
+    expect(stderr).toContain('nothing was written');
+    expect(existsSync(out)).toBe(false);
+  });
+});
