@@ -39,7 +39,7 @@ describe('the scenario loader, on YAML that is not plain data', () => {
     const started = performance.now();
     const message = await errorOf(file('bomb.yaml', `${good}l0: &l0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n${levels.join('\n')}\n`));
     expect(message).toMatch(/^DIR\/bomb\.yaml:\d+: YAML aliases expand to more than 100,000 values/);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('copies what an alias names, so that one --set never changes another instance', async () => {
@@ -90,14 +90,16 @@ describe('the scenario loader, on bytes and files', () => {
     expect(await errorOf(join(dir, 'missing.yaml'))).toBe('DIR/missing.yaml: file not found');
   });
 
-  it('reads a large file in linear time: 80,000 keys are refused at once for size, 40,000 read in about a second', async () => {
+  // Generous bounds (this machine is shared): the quadratic duplicate check took 9 s at
+  // 20,000 keys and 88 s at 80,000, so 40,000 would take about 35 s.
+  it('reads a large file in linear time: 80,000 keys are refused at once for size, 40,000 read in seconds', async () => {
     const keys = (n: number) => `${good}${Array.from({ length: n }, (_, i) => `k${i}: ${i}`).join('\n')}\n`;
     let started = performance.now();
     expect(await errorOf(file('huge.yaml', keys(80_000)))).toMatch(/^DIR\/huge\.yaml: expected a file of at most 1,048,576 bytes, found 1,\d{3},\d{3} bytes$/);
-    expect(performance.now() - started).toBeLessThan(200);
+    expect(performance.now() - started).toBeLessThan(2000);
     // Duplicates are found with a set per mapping: the last of 40,000 keys costs no more than the first.
     started = performance.now();
     expect(await errorOf(file('many.yaml', `${keys(40_000)}k39999: 1\n`))).toBe('DIR/many.yaml:40006: duplicate key "k39999"');
-    expect(performance.now() - started).toBeLessThan(3000);
+    expect(performance.now() - started).toBeLessThan(15_000);
   });
 });
