@@ -5,7 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { builtinRegistry } from './builtins.js';
 import { scenarioJsonSchema } from './cli/json-schema.js';
 import { listText } from './cli/list.js';
-import { closest } from './cli/suggest.js';
+import { nearMiss } from './scenario/suggest.js';
 import { describeError, userFrame } from './describe-error.js';
 import type { Registry } from './engine/registry.js';
 import { runCommand } from './run-command.js';
@@ -125,7 +125,7 @@ function usageProblem(message: string, argv: readonly string[]): string {
   const command = argv.find((arg) => !arg.startsWith('-'));
   const didYouMean = /^Did you mean (.+)\?$/.exec(message);
   // yargs suggests a command even for a word nothing like one: keep only likely typos.
-  if (didYouMean && command && closest(command, commandNames)) return `unknown command "${command}" (did you mean ${closest(command, commandNames)}?)`;
+  if (didYouMean && command && nearMiss(command, commandNames)) return `unknown command "${command}" (did you mean ${nearMiss(command, commandNames)}?)`;
   if (didYouMean) return `unknown command "${command}" (expected ${commandNames.join(', ')})`;
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown) {
@@ -133,7 +133,7 @@ function usageProblem(message: string, argv: readonly string[]): string {
       if (name === command && !commandNames.includes(name)) return `unknown command "${name}" (expected ${commandNames.join(', ')})`;
       const asOption = argv.some((arg) => arg.replace(/^-+/, '').split('=')[0] === name && arg.startsWith('-'));
       if (!asOption) return `unexpected argument "${name}"`;
-      const suggestion = closest(name, [...(commandOptions[command ?? ''] ?? []), 'help', 'version']);
+      const suggestion = nearMiss(name, [...(commandOptions[command ?? ''] ?? []), 'help', 'version']);
       return `unknown option --${name}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
     }).join('; ');
   }

@@ -26,6 +26,8 @@ const control = (block: Record<string, unknown>) => ({ controls: { c: block } })
 describe('parameters that would make a run hang, exhaust memory or do nothing are refused up front', () => {
   it.each([
     // Each BFS source costs a pass over every link: more than there can be nodes is refused.
+    ['a clustering sample above 10^7', observer({ type: 'overlay', sample: 4294967296 }),
+      'observers.o.sample: expected a value <= 10000000, found 4294967296'],
     ['more BFS sources than nodes', observer({ type: 'overlay', sources: 4294967296 }),
       'observers.o.sources: expected at most capacity (100) sources, found 4294967296'],
     ['more slices than nodes', { protocols: { ...base.protocols, s: { type: 'slicing', method: 'ranking', attribute: 'capacity' } }, ...observer({ type: 'slicing', protocol: 's', slices: 101 }) },

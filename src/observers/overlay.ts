@@ -3,8 +3,8 @@ import { defineObserver, type Context, type Linkable, type ObserverInstance } fr
 
 const params = z.strictObject({
   protocol: z.string().optional().describe('the neighbour source to measure; default: the first protocol that has one'),
-  sample: z.number().int().min(0).default(1000)
-    .describe('nodes drawn (with replacement) for the clustering coefficient; more than capacity count as capacity; 0: no clustering (NaN)'),
+  sample: z.number().int().min(0).max(10_000_000).default(1000)
+    .describe('nodes drawn (with replacement) for the clustering coefficient, at most 10^7; 0: no clustering (NaN)'),
   sources: z.number().int().min(0).default(1)
     .describe('BFS sources sampled for the path length, at most capacity (each costs a full BFS over every link); 0: no path length (NaN)'),
 });
@@ -21,13 +21,10 @@ class OverlayObserver implements ObserverInstance {
   private readonly indegree: Int32Array;
   private readonly scratch: Int32Array;
   private readonly queue: Int32Array;
-  /** Nodes drawn for clustering: at most capacity, which already costs as much as visiting every node. */
-  private readonly sample: number;
 
   constructor(private readonly ctx: Context, private readonly p: OverlayParams) {
     this.links = ctx.linkable(p.protocol);
     const capacity = ctx.store.capacity;
-    this.sample = Math.min(p.sample, capacity);
     this.indegree = new Int32Array(capacity);
     this.scratch = new Int32Array(capacity); // BFS distances, union-find parents, clustering marks in turn
     this.queue = new Int32Array(capacity);
@@ -54,7 +51,7 @@ class OverlayObserver implements ObserverInstance {
     const path = this.p.sources > 0 ? this.pathLength() : undefined;
     emit('largest_component', path?.reachedAll ? live : this.largestComponent());
     // With no sampled nodes (sample or sources 0) the estimate is undefined.
-    emit('clustering', this.sample > 0 ? this.clustering() : NaN);
+    emit('clustering', this.p.sample > 0 ? this.clustering() : NaN);
     emit('path_length', path ? path.mean : NaN);
   }
 
@@ -147,7 +144,7 @@ class OverlayObserver implements ObserverInstance {
     mark.fill(-1);
     const members = this.queue;
     let total = 0;
-    for (let s = 0; s < this.sample; s++) {
+    for (let s = 0; s < this.p.sample; s++) {
       const u = store.liveSlot(random.int(store.size));
       let k = 0;
       const d = this.links.degree(u);
@@ -167,7 +164,7 @@ class OverlayObserver implements ObserverInstance {
       }
       total += links / (k * (k - 1));
     }
-    return total / this.sample;
+    return total / this.p.sample;
   }
 
   /**

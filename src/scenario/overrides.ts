@@ -1,6 +1,6 @@
 import { describeValue } from './describe-issue.js';
 import { ScenarioError } from './errors.js';
-import { parseYaml, reservedKeys, YamlProblem } from './yaml-tree.js';
+import { MAX_DEPTH, parseYaml, reservedKeys, YamlProblem } from './yaml-tree.js';
 
 export interface AppliedOverrides {
   /** Key path -> value text, in the order given (a path set twice keeps its first place, last value). */
@@ -30,6 +30,9 @@ export function applyOverrides(raw: Record<string, unknown>, set: readonly strin
     const keys = keyPath.split('.');
     const fail = (detail: string): never => { throw new ScenarioError(keyPath, detail, '--set'); };
     if (keys.some((key) => key === '')) fail('expected a key path of names separated by single dots');
+    if (keys.length > MAX_DEPTH) {
+      throw new ScenarioError(`${keys.slice(0, 3).join('.')}...`, `expected a key path at most ${MAX_DEPTH} keys deep (as a file may nest), found ${keys.length}`, '--set');
+    }
     const reserved = keys.find((key) => reservedKeys.has(key));
     if (reserved !== undefined) fail(`unknown key ${JSON.stringify(reserved)} (a reserved name)`);
 

@@ -51,7 +51,8 @@ type Written = z.infer<typeof writtenScheduleSchema>;
  * engine. `every` defaults to one cycle or period (`continuous` controls, whose
  * changes fall at times of their own: 1 ms). A schedule that could never take effect
  * is an error: `from` after `until`, `from` after the end of the run, or (a control,
- * which first runs after cycle 0) `every` beyond the run when `from` is 0. With
+ * which first runs after cycle 0) `every` beyond the run when `from` is 0, or (an
+ * observer) an `every` that leaves a single observation of a longer window. With
  * `final`, it runs at the end in any case, so only from > until is refused then.
  */
 export function resolveSchedule(written: Written, facts: ScheduleFacts, kind: 'observer' | 'control', continuous: boolean): Schedule {
@@ -76,6 +77,11 @@ export function resolveSchedule(written: Written, facts: ScheduleFacts, kind: 'o
     if (first > last) {
       const key = written.until !== undefined && until! < end ? 'until' : 'every';
       throw new ScheduleProblem(key, `expected the ${kind} to run at least once: it first runs at ${at(first)}, after ${written.until !== undefined && until! < end ? `until (${at(until!)})` : `the end of the run (${endText})`}`);
+    }
+    // An `every` longer than the window leaves one observation: most likely a length
+    // meant in another unit (ms written as periods); `until` says "once" plainly.
+    if (kind === 'observer' && written.every !== undefined && first + every > last && first < last) {
+      throw new ScheduleProblem('every', `expected at most the observer's window (${at(first)} to ${at(last)}), found ${show(written.every)}${event ? ` (${every} ms; a duration is written like "250ms")` : ''}: it would observe only at ${at(first)} (for that, say until: ${show(written.from)})`);
     }
   }
   return { every, from, ...(until === undefined ? {} : { until }), final: written.final };

@@ -19,7 +19,7 @@ export interface YamlTree {
 }
 
 /** Nesting deeper than this is refused (no scenario needs it; recursion stays bounded). */
-const MAX_DEPTH = 100;
+export const MAX_DEPTH = 100;
 /** Values that aliases may copy in all: a document of a few KB cannot expand into gigabytes. */
 const MAX_ALIAS_VALUES = 100_000;
 

@@ -42,16 +42,13 @@ describe('overlay observer', () => {
     expect(rows.get('0 overlay path_length')).toBeNaN();
   });
 
-  it('draws at most capacity nodes for clustering: a sample of 2^32 is a sample of capacity, and ends at once', async () => {
+  it('draws as many nodes for clustering as asked, even more than there are (with replacement, as before)', async () => {
     const scenario = (sample: number) => ({
       seed: 3, size: 300, capacity: 400, cycles: 2,
       protocols: { cyclon: { type: 'cyclon', cache: 6, shuffle: 3 } },
       observers: { overlay: { type: 'overlay', sample, sources: 1 } },
     });
-    const started = Date.now();
-    const huge = collect(await simulate(scenario(4294967296)));
-    expect(Date.now() - started).toBeLessThan(5000);
-    expect(huge).toEqual(collect(await simulate(scenario(400))));
-    expect(huge.get('2 overlay clustering')).toBeGreaterThan(0);
+    const clustering = (rows: Map<string, number>) => rows.get('2 overlay clustering');
+    expect(clustering(collect(await simulate(scenario(1000))))).not.toBe(clustering(collect(await simulate(scenario(400)))));
   });
 });

@@ -63,6 +63,10 @@ describe('schedules', () => {
     // A control first runs at cycle 1 (at `every` when from is 0).
     expect(await errorOf(base('cycle', { controls: { c: { type: 'churn', remove: 1, every: 10 } } })))
       .toBe('FILE: controls.c.every: expected the control to run at least once: it first runs at cycle 10, after the end of the run (6 cycles)');
+    // An observer's every longer than its window: one observation, most likely ms written as periods.
+    expect(await errorOf(base('event', { observers: { o: { type: 'churn', every: 5000 } } })))
+      .toBe('FILE: observers.o.every: expected at most the observer\'s window (0 ms to 600 ms), found 5000 (500000 ms; a duration is written like "250ms"): it would observe only at 0 ms (for that, say until: 0)');
+    expect(await errorOf(base('cycle', { observers: { o: { type: 'churn', every: 6 } } }))).toBe('no error');
     // With final: true it runs at the end: that takes effect.
     expect(await errorOf(base('cycle', { observers: { o: { type: 'churn', from: 7, final: true } } }))).toBe('no error');
     // So does a schedule made impossible by --set.
@@ -89,5 +93,10 @@ describe('churn that adds nodes', () => {
     expect(await errorOf(base('cycle', { capacity: 60, controls: { grow: { type: 'churn', add: 10 } } }))).toBe('no error');
     expect(await errorOf(base('cycle', { controls: { grow: { type: 'churn', add: 10 }, crash: { type: 'catastrophe', at: 2, amount: 0.5 } } }))).toBe('no error');
     expect(await errorOf(base('cycle', { controls: { steady: { type: 'churn', remove: 2, add: 2 } } }))).toBe('no error');
+    // `max` counts live nodes: nodes taken offline for a while make room under it.
+    expect(await errorOf(base('cycle', {
+      capacity: 80, attributes: { region: { dist: 'constant', value: 0 } },
+      controls: { down: { type: 'outage', at: 2, back: 3, region: 0 }, refill: { type: 'churn', add: 5, max: 50 } },
+    }))).toBe('no error');
   });
 });
