@@ -53,6 +53,23 @@ async function guarded(action: () => Promise<void> | void): Promise<void> {
 
 const asList = (value: string | string[]): string[] => [value].flat();
 
+/** An option given once: a second occurrence would otherwise silently win or become a list. */
+function once<T>(name: string) {
+  return (value: T | T[]): T => {
+    if (Array.isArray(value)) throw new ScenarioError('', `expected one value, found ${value.length}: ${value.map(String).join(', ')}`, `--${name}`);
+    return value;
+  };
+}
+
+const seedOption = {
+  type: 'number', nargs: 1, requiresArg: true, describe: "replace the scenario's seed",
+  coerce: (value: number | number[]) => {
+    const seed = once<number>('seed')(value);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new ScenarioError('', `expected a non-negative integer, found ${seed}`, '--seed');
+    return seed;
+  },
+} as const satisfies Options;
+
 /** Repeatable, and each occurrence takes exactly one value: `run --set size=50 x.yaml` keeps x.yaml as the scenario. */
 const setOption = {
   type: 'string', nargs: 1, requiresArg: true, coerce: asList,
@@ -65,8 +82,8 @@ const pluginOption = {
 } as const satisfies Options;
 
 const runOptions = {
-  out: { type: 'string', describe: 'output folder (default results/<name>-seed<seed>-<run id>)' },
-  seed: { type: 'number', describe: "replace the scenario's seed" },
+  out: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('out'), describe: 'output folder (default results/<name>-seed<seed>-<run id>)' },
+  seed: seedOption,
   set: setOption,
   force: { type: 'boolean', default: false, describe: 'replace the run the output folder already holds' },
   grace: { type: 'number', describe: 'seconds the current cycle may still run after SIGINT/SIGTERM before the run is ended at once (default 10)' },
@@ -74,12 +91,12 @@ const runOptions = {
 } as const satisfies Record<string, Options>;
 
 const validateOptions = {
-  seed: { type: 'number', describe: "replace the scenario's seed" },
+  seed: seedOption,
   set: setOption,
 } as const satisfies Record<string, Options>;
 const listOptions = { plugin: pluginOption } as const satisfies Record<string, Options>;
 const schemaOptions = {
-  out: { type: 'string', describe: 'write the schema to this file (default: standard output)' },
+  out: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('out'), describe: 'write the schema to this file (default: standard output)' },
   plugin: pluginOption,
 } as const satisfies Record<string, Options>;
 
@@ -165,9 +182,6 @@ export async function main(argv: string[]): Promise<void> {
         .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (YAML)' })
         .options(validateOptions),
       (args) => guarded(async () => {
-        if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) {
-          throw new ScenarioError('', `expected a non-negative integer, found ${args.seed}`, '--seed');
-        }
         const { scenario, estimateBytes, lowerBound } = await validateScenario(args.scenario, { seed: args.seed, set: args.set });
         const memory = `${lowerBound ? 'at least ' : 'about '}${formatBytes(estimateBytes)} of node state`;
         process.stdout.write(`${args.scenario}: valid (${scenario.size} nodes, ${scenario.cycles} cycles, protocols: ${Object.keys(scenario.protocols).join(', ')}; ${memory})\n`);
@@ -199,5 +213,6 @@ export async function main(argv: string[]): Promise<void> {
 
 /** The `pcsim` command (bin/pcsim.js). */
 export function runCli(): void {
-  main(hideBin(process.argv)).catch(report);
+  // Exit when the command is done, even if a plug-in left a timer or handle open.
+  main(hideBin(process.argv)).then(() => process.exit(), report);
 }

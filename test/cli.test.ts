@@ -86,6 +86,13 @@ describe('pcsim command line, on bad input', () => {
     expectOneLineError(pcsim('run', file('good2.yaml', good), '--sed', '3'), 'unknown option --sed (did you mean --seed?)');
   });
 
+  it('rejects an option with no value, or given twice, rather than ignoring it or keeping one silently', () => {
+    const path = file('good3.yaml', good);
+    expectOneLineError(pcsim('validate', path, '--seed'), '--seed needs a value');
+    expectOneLineError(pcsim('validate', path, '--seed', '1', '--seed', '2'), '--seed: expected one value, found 2: 1, 2');
+    expectOneLineError(pcsim('run', path, '--out', join(dir, 'o1'), '--out', join(dir, 'o2')), '--out: expected one value, found 2');
+  });
+
   it('rejects an unknown command, suggesting the one meant', () => {
     expectOneLineError(pcsim('valdate', 'x.yaml'), 'unknown command "valdate" (did you mean validate?)');
     expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, validate, list, schema)');

@@ -36,6 +36,10 @@ export function applyOverrides(raw: Record<string, unknown>, set: readonly strin
     const reserved = keys.find((key) => reservedKeys.has(key));
     if (reserved !== undefined) fail(`unknown key ${JSON.stringify(reserved)} (a reserved name)`);
 
+    // One override inside another's: the CSV columns would name a value the run did not use.
+    const overlapping = Object.keys(applied).find((other) => other !== keyPath && (other.startsWith(`${keyPath}.`) || keyPath.startsWith(`${other}.`)));
+    if (overlapping !== undefined) fail(`expected key paths that do not overlap, found ${overlapping} set too`);
+
     let value: unknown;
     try {
       value = parseYaml(valueText).value;

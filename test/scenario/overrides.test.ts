@@ -51,6 +51,8 @@ describe('--set', () => {
     expect(await errorOf(['size'])).toBe('--set: expected key.path=value, found "size"');
     expect(await errorOf(['a..b=1'])).toBe('--set: a..b: expected a key path of names separated by single dots');
     expect(await errorOf(['size.x=1'])).toBe('--set: size.x: cannot set a key inside size, which is 100');
+    expect(await errorOf(['protocols.cyclon.cache=8', 'protocols.cyclon={type: cyclon, cache: 9}']))
+      .toBe('--set: protocols.cyclon: expected key paths that do not overlap, found protocols.cyclon.cache set too');
     // As deep as a file may nest, and no deeper: a path of 60,000 keys once took minutes and all memory.
     expect(await errorOf([`controls.c.${Array(60_000).fill('x').join('.')}=1`]))
       .toBe('--set: controls.c.x...: expected a key path at most 100 keys deep (as a file may nest), found 60002');
