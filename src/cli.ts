@@ -6,7 +6,7 @@ import { builtinRegistry } from './builtins.js';
 import { scenarioJsonSchema } from './cli/json-schema.js';
 import { listText } from './cli/list.js';
 import { nearMiss } from './scenario/suggest.js';
-import { describeError, userFrame } from './describe-error.js';
+import { describeError, internalStack } from './describe-error.js';
 import type { Registry } from './engine/registry.js';
 import { runCommand } from './run-command.js';
 import { ScenarioError } from './scenario/errors.js';
@@ -29,17 +29,10 @@ function exit(code: 1 | 2, message: string): never {
 /** Any error from a command, ending the process with the exit code its kind calls for. */
 function report(error: unknown): never {
   if (error instanceof ScenarioError) exit(2, error.message);
-  if (error instanceof Error && !userFrame(error) && !isSystemError(error)) {
-    // Thrown by pcsim's own code, not a plug-in's or the system's: a bug, and the stack is the bug report.
-    exit(1, `internal error (a bug in pcsim: please report it with this trace): ${error.stack ?? error.message}`);
-  }
+  const stack = internalStack(error);
+  // Thrown by pcsim's own code, not a plug-in's or the system's: a bug, and the stack is the bug report.
+  if (stack !== undefined) exit(1, `internal error (a bug in pcsim: please report it with this trace): ${stack}`);
   exit(1, describeError(error));
-}
-
-/** A failure of the system (a full disk, a permission), not of pcsim's code. */
-function isSystemError(error: Error): boolean {
-  const { code, syscall } = error as NodeJS.ErrnoException;
-  return typeof code === 'string' && typeof syscall === 'string';
 }
 
 /** Every command's handler: whatever it throws, even `undefined`, becomes an exit code and one line. */

@@ -131,3 +131,11 @@ export function displayPath(file: string): string {
   const rel = relative(process.cwd(), file);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
+
+/** The stack of an error thrown by pcsim's own code (not a plug-in's, nor a failure of the system such as a full disk): a bug. */
+export function internalStack(error: unknown): string | undefined {
+  if (!(error instanceof Error) || userFrame(error)) return undefined;
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  if (typeof code === 'string' && typeof syscall === 'string') return undefined;
+  return error.stack ?? error.message;
+}

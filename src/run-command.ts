@@ -1,7 +1,7 @@
 import { ProgressDisplay } from './output/progress.js';
 import { ScenarioError } from './scenario/errors.js';
 import { superviseRun, type Supervised } from './supervise.js';
-import { exitCodeOf } from './supervise-protocol.js';
+import { exitCodeOf, handledSignals } from './supervise-protocol.js';
 
 export interface RunCommandArgs {
   readonly scenario: string;
@@ -16,6 +16,8 @@ export interface RunCommandArgs {
 }
 
 export const defaultGraceSeconds = 10;
+/** A day: far beyond any cycle worth waiting for, and within what a timer can hold (2^31 ms). */
+const maxGraceSeconds = 86_400;
 
 /**
  * `pcsim run`: runs a scenario (in a worker thread, see supervise.ts) with a progress
@@ -28,9 +30,24 @@ export async function runCommand(args: RunCommandArgs): Promise<void> {
     throw new ScenarioError('', `expected a non-negative integer, found ${args.seed}`, '--seed');
   }
   const grace = args.grace ?? defaultGraceSeconds;
-  if (!Number.isFinite(grace) || grace < 0) throw new ScenarioError('', `expected a number of seconds >= 0, found ${args.grace}`, '--grace');
+  if (typeof grace !== 'number' || !(grace >= 0 && grace <= maxGraceSeconds)) {
+    throw new ScenarioError('', `expected a number of seconds from 0 to ${maxGraceSeconds}, found ${args.grace}`, '--grace');
+  }
 
   const display = args.progress && process.stderr.isTTY ? new ProgressDisplay(process.stderr) : undefined;
+  // Until the display is stopped and the last line printed, a further signal must not
+  // end the process by default (leaving the cursor hidden, line wrap off): superviseRun
+  // handles signals until the run ends, this ignores them from then on.
+  const ignore = () => {};
+  for (const signal of handledSignals) process.on(signal, ignore);
+  try {
+    await runAndReport(args, grace, display);
+  } finally {
+    for (const signal of handledSignals) process.off(signal, ignore);
+  }
+}
+
+async function runAndReport(args: RunCommandArgs, grace: number, display: ProgressDisplay | undefined): Promise<void> {
   const outcome = await superviseRun(
     { file: args.scenario, out: args.out, force: args.force, seed: args.seed, set: args.set, graceSeconds: grace },
     display && {
@@ -47,12 +64,16 @@ export async function runCommand(args: RunCommandArgs): Promise<void> {
   display?.stop();
   report(outcome);
   const signal = outcome.kind === 'cancelled' ? outcome.signal : outcome.kind === 'ended' && outcome.status === 'interrupted' ? outcome.interruptedBy : undefined;
-  // Ending by the signal itself (its handler is gone by now), where exiting normally
-  // cannot work: after SIGHUP Node would try to restore the vanished terminal's
-  // settings, and abort; with the simulation blocked in a system call, exit would wait
-  // for its thread forever.
-  if (signal === 'SIGHUP' || (outcome.kind === 'ended' && outcome.stuck)) process.kill(process.pid, signal ?? 'SIGKILL');
+  // Ending by the signal itself, where exiting normally cannot work: after SIGHUP Node
+  // would try to restore the vanished terminal's settings, and abort; with the
+  // simulation blocked in a system call, exit would wait for its thread forever.
+  if (signal === 'SIGHUP' || (outcome.kind !== 'bad-input' && outcome.stuck)) {
+    for (const name of handledSignals) process.removeAllListeners(name);
+    process.kill(process.pid, signal ?? 'SIGKILL');
+  }
 }
+
+const internalError = (stack: string) => `internal error (a bug in pcsim: please report it with this trace): ${stack}`;
 
 function report(outcome: Supervised): void {
   const say = (line: string) => process.stderr.write(`pcsim: ${line}\n`);
@@ -64,14 +85,15 @@ function report(outcome: Supervised): void {
       process.exitCode = exitCodeOf(outcome.signal);
       return;
     case 'crashed':
-      say(`failed: ${outcome.message}`);
+      say(outcome.internal ? internalError(outcome.internal) : `failed: ${outcome.message}`);
       process.exitCode = 1;
       return;
     case 'ended': {
       const unit = outcome.engine === 'event' ? 'period' : 'cycle';
       const cycles = `${outcome.cycles} ${unit}${outcome.cycles === 1 ? '' : 's'}`;
       const done = `${cycles} in ${outcome.wallSeconds.toFixed(1)} s; results in ${outcome.dir}`;
-      if (outcome.status === 'failed') say(`failed after ${cycles}: ${outcome.error}; results in ${outcome.dir}`);
+      if (outcome.status === 'failed' && outcome.internal) say(`${internalError(outcome.internal)}\n(results in ${outcome.dir})`);
+      else if (outcome.status === 'failed') say(`failed after ${cycles}: ${outcome.error}; results in ${outcome.dir}`);
       else if (outcome.status === 'interrupted') say(`interrupted by ${outcome.interruptedBy}${outcome.error ? ` (${outcome.error})` : ''}: ${done}`);
       else say(`${outcome.status}: ${done}`);
       process.exitCode = outcome.exitCode;

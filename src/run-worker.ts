@@ -5,6 +5,7 @@ import { describeError } from './describe-error.js';
 import { runLoaded } from './run.js';
 import { ScenarioError } from './scenario/errors.js';
 import { loadScenario } from './scenario/load.js';
+import { internalStack } from './describe-error.js';
 import { Phase, publishProgress, signalNameOf, Slot, type WorkerInput, type WorkerMessage } from './supervise-protocol.js';
 
 const input = workerData as WorkerInput;
@@ -15,9 +16,10 @@ async function main(): Promise<void> {
   // A signal that came while loading cancelled the run: nothing may be written now.
   if (Atomics.compareExchange(input.flags, Slot.phase, Phase.loading, Phase.started) !== Phase.loading) return;
   let phase: string | undefined;
-  await runLoaded(loaded, {
+  const result = await runLoaded(loaded, {
     out: input.out,
     force: input.force,
+    nonce: input.nonce,
     shouldStop: () => signalNameOf(Atomics.load(input.flags, Slot.signal)) ?? false,
     onProgress: (progress) => {
       publishProgress(input, progress);
@@ -27,11 +29,12 @@ async function main(): Promise<void> {
       }
     },
   });
-  post({ type: 'done' });
+  post({ type: 'done', status: result.status, cycles: result.cycles, wallSeconds: result.wallSeconds });
 }
 
 main().catch((error: unknown) => {
   // Bad input is already one line that names the file (or --set, --out) and key.
   if (error instanceof ScenarioError) post({ type: 'failed', message: error.message, badInput: true });
-  else post({ type: 'failed', message: describeError(error), badInput: false });
+  else post({ type: 'failed', message: describeError(error), badInput: false, stack: internalStack(error) });
 });
+

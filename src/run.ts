@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { describeError } from './describe-error.js';
 import type { Simulation } from './engine/simulation.js';
 import { claimOutputFolder, fsReason, OutputFolderError, releaseClaim, type ClaimedFolder } from './output/folder.js';
@@ -23,6 +25,8 @@ export interface RunOptions extends LoadOptions {
   readonly shouldStop?: () => boolean | string;
   /** Told when the output folder is claimed (building starts), after setup, and after every cycle. */
   readonly onProgress?: (progress: RunProgress) => void;
+  /** The manifest's `nonce`, which tells this run from any other in the folder (default: a random one). */
+  readonly nonce?: string;
 }
 
 /** Where a run stands. `csvBytes` is the length of metrics.csv holding exactly `cycles` whole cycles. */
@@ -79,6 +83,9 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
     node: process.version,
     file: loaded.file,
     run_id: runId(scenario),
+    nonce: options.nonce ?? randomUUID(),
+    pid: process.pid,
+    host: hostname(),
     seed: scenario.seed,
     overrides,
     scenario,
@@ -172,7 +179,10 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
     writeManifest(dir, manifest);
   } catch (caught) {
     const cause = `cannot write ${claim.manifestPath} (${fsReason(caught)})`;
-    throw new Error(error === undefined ? cause : `${describeError(error)}; and ${cause}`);
+    if (error === undefined) throw new Error(cause);
+    // The run may have failed for this very reason (writing the manifest after a cycle).
+    const first = describeError(error);
+    throw first.includes(cause) ? error : new Error(`${first}; and ${cause}`);
   }
   if (error !== undefined) throw error;
   return { dir, status: manifest.status, cycles: manifest.cycles_completed, wallSeconds: manifest.wall_seconds, setupSeconds: manifest.setup_seconds ?? 0 };

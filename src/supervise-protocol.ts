@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import type { RunProgress } from './run.js';
+import type { RunProgress, RunStatus } from './run.js';
 
 /*
  * What the main thread and the simulation's worker share (supervise.ts, run-worker.ts).
@@ -20,6 +20,8 @@ export interface WorkerInput {
   readonly force?: boolean;
   readonly seed?: number;
   readonly set?: readonly string[];
+  /** The run's manifest nonce: the main thread finishes only a manifest that carries it. */
+  readonly nonce: string;
   readonly flags: Int32Array;
   readonly numbers: Float64Array;
 }
@@ -27,8 +29,9 @@ export interface WorkerInput {
 export type WorkerMessage =
   | { type: 'phase'; phase: RunProgress['phase']; dir: string; size: number; total: number; engine: 'cycle' | 'event' }
   /** The run ended and the worker wrote its final manifest. */
-  | { type: 'done' }
-  | { type: 'failed'; message: string; badInput: boolean };
+  | { type: 'done'; status: RunStatus; cycles: number; wallSeconds: number }
+  /** `stack` when the error is a bug in pcsim itself (thrown by its own code, not a plug-in's nor the system's). */
+  | { type: 'failed'; message: string; badInput: boolean; stack?: string };
 
 /** Progress as last published: whole cycles and the length of metrics.csv that holds exactly them. */
 export interface Committed {
@@ -73,3 +76,4 @@ export function signalNameOf(number: number): HandledSignal | undefined {
 export function exitCodeOf(signal: HandledSignal): number {
   return 128 + constants.signals[signal];
 }
+

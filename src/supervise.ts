@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describeError } from './describe-error.js';
-import { finishAbandonedRun, type RunStatus } from './output/manifest.js';
+import { internalStack } from './describe-error.js';
+import { fsReason } from './output/folder.js';
+import { finishAbandonedRun, type Manifest, type RunStatus } from './output/manifest.js';
 import {
   exitCodeOf, handledSignals, Phase, readProgress, sharedState, Slot,
   type Committed, type HandledSignal, type WorkerInput, type WorkerMessage,
@@ -45,9 +48,9 @@ export type Supervised =
   /** Bad input (exit 2); `dir` when found while building, after the folder was claimed (its manifest says failed). */
   | { readonly kind: 'bad-input'; readonly message: string; readonly dir?: string }
   /** A signal before the output folder was claimed: nothing was written. */
-  | { readonly kind: 'cancelled'; readonly signal: HandledSignal }
-  /** The run failed before it had an output folder. */
-  | { readonly kind: 'crashed'; readonly message: string }
+  | { readonly kind: 'cancelled'; readonly signal: HandledSignal; readonly stuck: boolean }
+  /** The run failed before it had an output folder; `internal`: the stack of a bug in pcsim. */
+  | { readonly kind: 'crashed'; readonly message: string; readonly internal?: string; readonly stuck: boolean }
   | {
     readonly kind: 'ended';
     readonly dir: string;
@@ -58,17 +61,20 @@ export type Supervised =
     readonly interruptedBy: string | null;
     readonly error: string | null;
     readonly exitCode: number;
+    /** The stack of the error that failed the run, when it is a bug in pcsim. */
+    readonly internal?: string;
     /** The worker did not stop when told (blocked in a system call): the process cannot exit normally. */
     readonly stuck: boolean;
   };
 
-/** How long a terminated worker may take to stop before the process is ended without it. */
+/** How long a terminated worker may take to stop before the process is ended without it (stuck). */
 const terminateTimeoutMs = 1000;
 
 export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = {}): Promise<Supervised> {
   const shared = sharedState();
+  const nonce = randomUUID();
   const input: WorkerInput = {
-    file: options.file, out: options.out, force: options.force, seed: options.seed, set: options.set,
+    file: options.file, out: options.out, force: options.force, seed: options.seed, set: options.set, nonce,
     flags: shared.flags, numbers: shared.numbers,
   };
   const worker = new Worker(new URL('./run-worker.js', import.meta.url), { workerData: input });
@@ -88,12 +94,15 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
     let finished = false;
     const unit = () => (engine === 'event' ? 'period' : 'cycle');
 
+    const endWorker = () => {
+      void worker.terminate();
+      stuckTimer ??= setTimeout(() => finish(true), terminateTimeoutMs);
+    };
     const terminate = (reason: string) => {
       if (killedBecause !== undefined || finished) return;
       killedBecause = reason;
       clearTimeout(graceTimer);
-      void worker.terminate();
-      stuckTimer = setTimeout(() => finish(true), terminateTimeoutMs);
+      endWorker();
     };
 
     const onSignal = (signal: HandledSignal) => {
@@ -124,6 +133,8 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
     worker.on('message', (message: WorkerMessage) => {
       if (message.type !== 'phase') {
         report = message;
+        // Its work is done: a timer or socket a plug-in left open must not keep it (and the process) alive.
+        endWorker();
         return;
       }
       ({ phase, dir, engine } = message);
@@ -143,35 +154,40 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
     }
 
     function outcome(stuck: boolean): Supervised {
-      if (cancelled) return { kind: 'cancelled', signal: firstSignal! };
+      if (cancelled) return { kind: 'cancelled', signal: firstSignal!, stuck };
       if (report?.type === 'failed' && report.badInput) return { kind: 'bad-input', message: report.message, dir };
       const failure = report?.type === 'failed' ? report.message
         : crash !== undefined ? describeError(crash)
         : killedBecause === undefined && report === undefined ? 'the simulation thread ended unexpectedly' : undefined;
+      const internal = report?.type === 'failed' ? report.stack : crash !== undefined ? internalStack(crash) : undefined;
       if (dir === undefined) {
-        if (firstSignal !== undefined && failure === undefined) return { kind: 'cancelled', signal: firstSignal };
-        return { kind: 'crashed', message: failure ?? 'the run ended before it started' };
+        if (firstSignal !== undefined && failure === undefined) return { kind: 'cancelled', signal: firstSignal, stuck };
+        return { kind: 'crashed', message: failure ?? 'the run ended before it started', internal, stuck };
       }
       // The worker finalises its manifest unless it was ended first (or could not write it).
       let manifestProblem: string | undefined;
-      let final;
+      let final: Manifest | undefined;
       try {
-        final = finishAbandonedRun(dir, readProgress(shared), killedBecause !== undefined
+        final = finishAbandonedRun(dir, nonce, readProgress(shared), killedBecause !== undefined
           ? { status: 'interrupted', interruptedBy: firstSignal ?? null, error: killedBecause }
           : { status: 'failed', interruptedBy: null, error: failure ?? 'the simulation thread ended unexpectedly' });
+        if (final === undefined) manifestProblem = 'another run has taken the folder over, so its manifest was left as it is';
       } catch (error) {
-        manifestProblem = `the manifest could not be updated (${describeError(error)})`;
+        // Not the same cause twice (a full disk fails the run, then its manifest).
+        const reason = fsReason(error);
+        manifestProblem = `the manifest could not be updated${failure?.includes(reason) ? '' : ` (${reason})`}`;
       }
-      const status: RunStatus = final?.status ?? (killedBecause !== undefined ? 'interrupted' : 'failed');
+      const done = report?.type === 'done' ? report : undefined;
+      const status: RunStatus = final?.status ?? done?.status ?? (killedBecause !== undefined ? 'interrupted' : 'failed');
       const error = [final ? final.error : (killedBecause ?? failure), manifestProblem].filter(Boolean).join('; ') || null;
       const interruptedBy = final?.interrupted_by ?? firstSignal ?? null;
       const exitCode = status === 'completed' ? 0
         : status === 'interrupted' ? exitCodeOf(firstSignal ?? 'SIGINT')
         : 1;
       return {
-        kind: 'ended', dir, engine, status, error, interruptedBy, exitCode, stuck,
-        cycles: final?.cycles_completed ?? readProgress(shared).cycles,
-        wallSeconds: final?.wall_seconds ?? 0,
+        kind: 'ended', dir, engine, status, error, interruptedBy, exitCode, stuck, internal,
+        cycles: final?.cycles_completed ?? done?.cycles ?? readProgress(shared).cycles,
+        wallSeconds: final?.wall_seconds ?? done?.wallSeconds ?? 0,
       };
     }
   });

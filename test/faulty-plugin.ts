@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
  * - protocol `block`: its step blocks in a system call from cycle `from` on (reading
  *   the FIFO `fifo`, which no one writes);
  * - protocol `explode`: throws in `create` or `init`, or loops forever in `init` (`in: hang`);
+ * - protocol `linger`: leaves a timer running (as a careless plug-in might);
  * - observer `halfway`: from cycle `at` on, emits one metric and then throws.
  */
 export function writeFaultyPlugin(dir: string): string {
@@ -50,6 +51,15 @@ export const explode = defineProtocol({
         throw new Error('explode: init failed');
       },
     };
+  },
+});
+
+export const linger = defineProtocol({
+  type: 'linger', description: 'leaves a timer running',
+  params: z.strictObject({}),
+  create: () => {
+    setInterval(() => {}, 1000);
+    return { step() {} };
   },
 });
 

@@ -1,7 +1,10 @@
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { runScenario } from '../src/run.js';
+import { runCommand } from '../src/run-command.js';
+import { internalStack } from '../src/describe-error.js';
 import { ScenarioError } from '../src/scenario/errors.js';
 import { writeFaultyPlugin } from './faulty-plugin.js';
 import { scenarioFile, tempDir } from './helpers.js';
@@ -78,6 +81,7 @@ describe('runs', () => {
     expect(manifest.peak_rss_bytes).toBeGreaterThan(0);
     expect(manifest.wall_seconds).toBeGreaterThanOrEqual(manifest.setup_seconds);
     expect(typeof manifest.started).toBe('string');
+    expect(manifest).toMatchObject({ pid: process.pid, host: expect.any(String), nonce: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 
   it('stop after the current cycle when shouldStop() says so, keeping every finished cycle', async () => {
@@ -165,5 +169,22 @@ describe('output folders', () => {
     await runScenario(scenarioFile(small), { out: dir, force: true });
     expect(readFileSync(target, 'utf8')).toBe('precious');
     expect(rowsIn(dir).length).toBeGreaterThan(10);
+  });
+});
+
+describe('pcsim run', () => {
+  it('refuses a --grace that is not a number of seconds from 0 to a day, before running anything', async () => {
+    for (const grace of [-1, Number.NaN, Infinity, 2 ** 31, 86_401]) {
+      await expect(runCommand({ scenario: 'never-read.yaml', grace, progress: false })).rejects.toThrow(`--grace: expected a number of seconds from 0 to 86400, found ${grace}`);
+    }
+  });
+
+  it('tells a bug in pcsim (an error thrown by its own code) from a plug-in\'s error or a failure of the system', () => {
+    const own = fileURLToPath(new URL('../src/run.ts', import.meta.url));
+    const thrownBy = (file: string, extra = {}) => Object.assign(new Error('boom'), { stack: `Error: boom\n    at f (${file}:3:7)`, ...extra });
+    expect(internalStack(thrownBy(own))).toContain('run.ts:3:7');
+    expect(internalStack(thrownBy('/elsewhere/plugin.mjs'))).toBeUndefined();
+    expect(internalStack(thrownBy(own, { code: 'ENOSPC', syscall: 'write' }))).toBeUndefined();
+    expect(internalStack('a string')).toBeUndefined();
   });
 });

@@ -180,3 +180,44 @@ describe('pcsim run, signalled', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('pcsim run, ending', () => {
+  it('exits once the run is done, even with a timer a plug-in left running', async (test) => {
+    const out = join(tempDir(), 'out');
+    const run = start(test, faultyScenario({ linger: { type: 'linger' } }), out);
+    const { code, stderr } = await run.exited;
+    expect(code, stderr).toBe(0);
+    expect(manifestIn(out)).toMatchObject({ status: 'completed', cycles_completed: 10 });
+  });
+
+  it('refuses --force on a folder whose run is still going, leaving that run alone', async (test) => {
+    const out = join(tempDir(), 'out');
+    const run = start(test, scenarioFile(long), out);
+    await until(run, () => existsSync(join(out, 'manifest.json')), 'the manifest');
+    expect(manifestIn(out)).toMatchObject({ status: 'running', pid: run.child.pid, nonce: expect.any(String), host: expect.any(String) });
+    const second = spawnSync(process.execPath, ['bin/pcsim.js', 'run', faultyScenario({}), '--out', out, '--force'], { encoding: 'utf8' });
+    expect(second.status).toBe(2);
+    expect(second.stderr.trimEnd().split('\n')).toEqual([`pcsim: ${out}: holds a run that is still going (pid ${run.child.pid} on this host); wait for it to end or stop it, or choose another --out`]);
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(130);
+    expect(manifestIn(out)).toMatchObject({ status: 'interrupted', scenario: { name: 'long' } });
+  });
+
+  it.runIf(process.platform === 'linux')('on a signal while a plug-in blocks in a system call as it loads, still ends the process', async (test) => {
+    const dir = tempDir();
+    const fifo = join(dir, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    writeFileSync(join(dir, 'stuck.mjs'), `import { readFileSync, writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./loading', import.meta.url), '');\nreadFileSync(${JSON.stringify(fifo)});\n`);
+    const file = join(dir, 'stuck.yaml');
+    writeFileSync(file, 'size: 10\ncycles: 1\nplugins: [./stuck.mjs]\nprotocols: { o: { type: oracle } }\n');
+    const out = join(dir, 'out');
+    const run = start(test, file, out);
+    await until(run, () => existsSync(join(dir, 'loading')), 'the plug-in to load');
+    run.child.kill('SIGINT');
+    const { code, signal, stderr } = await run.exited;
+    expect([code, signal]).toEqual([null, 'SIGINT']);
+    expect(stderr).toContain('nothing was written');
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -1,4 +1,5 @@
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { csvName, manifestName, removeStaleManifestTemps } from './manifest.js';
 import { ScenarioError } from '../scenario/errors.js';
@@ -35,7 +36,8 @@ const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code;
  * created with O_EXCL, so an existing file, or a symlink planted in its place, is
  * never written through. A folder that already holds a run (metrics.csv or
  * manifest.json) is refused unless `force`, which unlinks those two files (never
- * their targets) first.
+ * their targets) first. Even with `force`, a folder whose run is still going (its
+ * process alive on this host) or whose manifest.json is not pcsim's is refused.
  */
 export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
   if (dir === '') throw new OutputFolderError('--out', 'expected a folder, found an empty path');
@@ -54,8 +56,15 @@ export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
     if (stats.isDirectory()) throw new OutputFolderError(path, `is a folder; pcsim writes its ${name} there (remove it, or choose another --out)`);
     present.push(name);
   }
+  const previous = present.includes(manifestName) ? previousRun(manifestPath) : undefined;
+  if (previous === 'foreign') {
+    throw new OutputFolderError(dir, `holds files pcsim did not write (${manifestName} is not a pcsim manifest), which --force would not replace; choose another --out`);
+  }
+  if (previous?.status === 'running' && isLiveHere(previous)) {
+    throw new OutputFolderError(dir, `holds a run that is still going (pid ${previous.pid} on this host); wait for it to end or stop it, or choose another --out`);
+  }
   if (present.length > 0 && !force) {
-    const summary = runSummary(manifestPath);
+    const summary = previous && runSummary(previous);
     throw new OutputFolderError(dir, `holds a run already (${present.join(', ')}${summary ? `: ${summary}` : ''}); pass --force to replace it, or choose another --out`);
   }
   if (force) removeStaleManifestTemps(dir);
@@ -76,19 +85,51 @@ export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
   return { dir, csvPath, manifestPath, csvFd };
 }
 
-/** "completed, 50 cycles" from the manifest of the run a folder holds, if it is a readable one. */
-function runSummary(manifestPath: string): string | undefined {
+/** What a folder's manifest.json says, as far as claiming goes (all of it untrusted). */
+interface PreviousRun {
+  readonly status?: unknown;
+  readonly cycles_completed?: unknown;
+  readonly pid?: unknown;
+  readonly host?: unknown;
+  readonly scenario?: { readonly engine?: unknown };
+}
+
+/**
+ * The manifest.json a folder holds: 'foreign' when it is a plain file that is not a
+ * pcsim manifest (no `pcsim` version, no `run_id`), so not pcsim's to replace;
+ * undefined when it is no plain file (a symlink is unlinked, never followed).
+ */
+function previousRun(manifestPath: string): PreviousRun | 'foreign' | undefined {
   try {
     const stats = lstatSync(manifestPath);
     // Only a plain, small file: a FIFO or device there would block or never end.
-    if (!stats.isFile() || stats.size > 1 << 20) return undefined;
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { status?: unknown; cycles_completed?: unknown; scenario?: { engine?: unknown } };
-    const { status, cycles_completed: cycles } = manifest;
-    const units = manifest.scenario?.engine === 'event' ? 'periods' : 'cycles';
-    return typeof status === 'string' && typeof cycles === 'number' ? `${status}, ${cycles} ${units}` : undefined;
+    if (!stats.isFile()) return undefined;
+    if (stats.size > 1 << 20) return 'foreign';
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as unknown;
+    if (typeof manifest !== 'object' || manifest === null) return 'foreign';
+    const { pcsim, run_id: runId } = manifest as { pcsim?: unknown; run_id?: unknown };
+    return typeof pcsim === 'string' && typeof runId === 'string' ? manifest as PreviousRun : 'foreign';
   } catch {
-    return undefined;
+    return 'foreign';
   }
+}
+
+/** The run's process is alive on this host (a run from another host, or from before pid/host were recorded, cannot be checked). */
+function isLiveHere(run: PreviousRun): boolean {
+  if (run.host !== hostname() || typeof run.pid !== 'number' || !Number.isInteger(run.pid) || run.pid <= 0) return false;
+  try {
+    process.kill(run.pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) === 'EPERM';
+  }
+}
+
+/** "completed, 50 cycles" from the manifest of the run a folder holds. */
+function runSummary(manifest: PreviousRun): string | undefined {
+  const { status, cycles_completed: cycles } = manifest;
+  const units = manifest.scenario?.engine === 'event' ? 'periods' : 'cycles';
+  return typeof status === 'string' && typeof cycles === 'number' ? `${status}, ${cycles} ${units}` : undefined;
 }
 
 /** Gives back a claim that could not be completed: closes and removes the new, empty CSV. */

@@ -14,6 +14,11 @@ export interface Manifest {
   node: string;
   file: string;
   run_id: string;
+  /** Tells this run from any other that used the folder (a --force rerun): checked before the manifest is finished for it. */
+  nonce: string;
+  /** The process that runs it and its host: --force refuses a folder whose run is still going. */
+  pid: number;
+  host: string;
   seed: number;
   overrides: Readonly<Record<string, string>>;
   scenario: unknown;
@@ -47,9 +52,26 @@ export function writeFully(fd: number, data: Uint8Array, position: number | null
  * Replaces DIR/manifest.json atomically: the text goes to a fresh temporary file in
  * the same folder, which is then renamed over the old one. A reader (or a run killed
  * at any moment) sees the old manifest or the new one, never a mix; a symlink named
- * manifest.json is replaced, not followed.
+ * manifest.json is replaced, not followed. On a full disk the temporary file cannot
+ * get a block of its own, so the manifest is rewritten in place instead (not atomic,
+ * but the status still reaches the file).
  */
 export function writeManifest(dir: string, manifest: Manifest): void {
+  const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+  try {
+    replaceManifest(dir, text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
+    try {
+      rewriteManifestInPlace(dir, text);
+    } catch {
+      throw error;
+    }
+  }
+}
+
+function replaceManifest(dir: string, text: Uint8Array): void {
   const temp = join(dir, `${tempPrefix}${process.pid}-${threadId}.tmp`);
   let fd: number;
   try {
@@ -61,7 +83,7 @@ export function writeManifest(dir: string, manifest: Manifest): void {
     fd = openSync(temp, 'wx');
   }
   try {
-    writeFully(fd, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+    writeFully(fd, text);
   } catch (error) {
     closeSync(fd);
     unlinkSync(temp);
@@ -69,6 +91,17 @@ export function writeManifest(dir: string, manifest: Manifest): void {
   }
   closeSync(fd);
   renameSync(temp, join(dir, manifestName));
+}
+
+/** Overwrites the existing manifest.json's blocks (never through a symlink), then cuts off what is left of the old text. */
+function rewriteManifestInPlace(dir: string, text: Uint8Array): void {
+  const fd = openSync(join(dir, manifestName), constants.O_WRONLY | constants.O_NOFOLLOW);
+  try {
+    writeFully(fd, text, 0);
+    ftruncateSync(fd, text.length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readManifest(dir: string): Manifest {
@@ -103,14 +136,17 @@ export interface AbandonedEnd {
  * Finishes the manifest of a run whose simulation ended without doing it (it was
  * terminated, or crashed): metrics.csv is cut back to `committed.csvBytes`, the length
  * that holds exactly `committed.cycles` whole cycles, and the manifest says so. A
- * manifest the run finished itself is left as it is.
+ * manifest the run finished itself is left as it is, and so is the folder when its
+ * manifest is not this run's (`nonce`): another run took the folder over (undefined).
  */
 export function finishAbandonedRun(
   dir: string,
+  nonce: string,
   committed: { readonly cycles: number; readonly csvBytes: number; readonly eventsProcessed: number; readonly simulatedTimeMs: number },
   end: AbandonedEnd,
-): Manifest {
+): Manifest | undefined {
   const manifest = readManifest(dir);
+  if (manifest.nonce !== nonce) return undefined;
   if (manifest.status === 'running') {
     if (committed.csvBytes > 0) truncateCsv(dir, committed.csvBytes);
     manifest.cycles_completed = committed.cycles;

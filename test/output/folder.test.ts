@@ -1,10 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { claimOutputFolder, OutputFolderError, releaseClaim } from '../../src/output/folder.js';
 import { ScenarioError } from '../../src/scenario/errors.js';
 import { scenarioFile, tempDir } from '../helpers.js';
+
+/** The manifest of a run that ended (only what claiming looks at). */
+const earlierManifest = JSON.stringify({ pcsim: '0.1.0', run_id: '0123abcd', status: 'completed', cycles_completed: 5, pid: 1, host: 'elsewhere' });
 
 const claim = (dir: string, force = false) => {
   const claimed = claimOutputFolder(dir, force);
@@ -22,11 +26,31 @@ describe('claiming an output folder', () => {
   it('refuses a folder that holds a run, saying what to do, and leaves it as it was', () => {
     for (const name of ['metrics.csv', 'manifest.json']) {
       const dir = tempDir();
-      writeFileSync(join(dir, name), 'an earlier run');
+      writeFileSync(join(dir, name), name === 'manifest.json' ? earlierManifest : 'an earlier run');
       expect(() => claim(dir)).toThrow(OutputFolderError);
-      expect(() => claim(dir)).toThrow(`${dir}: holds a run already (${name}); pass --force to replace it, or choose another --out`);
-      expect(readFileSync(join(dir, name), 'utf8')).toBe('an earlier run');
+      expect(() => claim(dir)).toThrow(`${dir}: holds a run already (${name}${name === 'manifest.json' ? ': completed, 5 cycles' : ''}); pass --force to replace it, or choose another --out`);
+      expect(readFileSync(join(dir, name), 'utf8')).toBe(name === 'manifest.json' ? earlierManifest : 'an earlier run');
     }
+  });
+
+  it('refuses, even with force, a folder whose manifest.json is not pcsim\'s, and leaves it', () => {
+    for (const text of ['{"name": "other-project"}', 'not json', '{"pcsim": "0.1.0"}']) {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'manifest.json'), text);
+      for (const force of [false, true]) {
+        expect(() => claim(dir, force)).toThrow(`${dir}: holds files pcsim did not write (manifest.json is not a pcsim manifest), which --force would not replace; choose another --out`);
+      }
+      expect(readFileSync(join(dir, 'manifest.json'), 'utf8')).toBe(text);
+      expect(existsSync(join(dir, 'metrics.csv'))).toBe(false);
+    }
+  });
+
+  it('with force, replaces a run that says running when its process is gone', () => {
+    const dir = tempDir();
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...JSON.parse(earlierManifest), status: 'running', pid: gone, host: hostname() }));
+    claim(dir, true);
+    expect(existsSync(join(dir, 'manifest.json'))).toBe(false);
   });
 
   it('is an input error: one line, exit code 2', () => {
@@ -38,7 +62,7 @@ describe('claiming an output folder', () => {
   it('with force, replaces the run: the old files are unlinked and created fresh', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'metrics.csv'), 'old rows');
-    writeFileSync(join(dir, 'manifest.json'), '{}');
+    writeFileSync(join(dir, 'manifest.json'), earlierManifest);
     const claimed = claim(dir, true);
     expect(readFileSync(claimed.csvPath, 'utf8')).toBe('');
     expect(existsSync(join(dir, 'manifest.json'))).toBe(false);
