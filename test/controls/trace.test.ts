@@ -1,12 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../../src/scenario/load.js';
 import { Simulation } from '../../src/engine/simulation.js';
-import { scenarioFile } from '../helpers.js';
+import { scenarioFile, tempDir } from '../helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'pcsim-trace-'));
+const dir = tempDir('pcsim-trace-');
 function traceFile(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
