@@ -1,5 +1,5 @@
 import { ProgressDisplay } from './output/progress.js';
-import { ScenarioError } from './scenario/errors.js';
+import { ScenarioError } from './engine/errors.js';
 import { superviseRun, type Supervised } from './supervise.js';
 import { exitCodeOf, handledSignals } from './supervise-protocol.js';
 

@@ -1,11 +1,11 @@
 // The thread a `pcsim run` simulates in (see supervise.ts): it loads the scenario, runs
 // it, and reports to the main thread, which handles signals and the progress display.
 import { parentPort, workerData } from 'node:worker_threads';
-import { describeError } from './describe-error.js';
+import { describeError } from './engine/describe-error.js';
 import { runLoaded } from './run.js';
-import { ScenarioError } from './scenario/errors.js';
+import { ScenarioError } from './engine/errors.js';
 import { loadScenario } from './scenario/load.js';
-import { internalStack } from './describe-error.js';
+import { internalStack } from './engine/describe-error.js';
 import { Phase, publishProgress, signalNameOf, Slot, type WorkerInput, type WorkerMessage } from './supervise-protocol.js';
 
 const input = workerData as WorkerInput;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { describeError } from './describe-error.js';
+import { describeError } from './engine/describe-error.js';
 import type { Simulation } from './engine/simulation.js';
 import { claimOutputFolder, fsReason, OutputFolderError, releaseClaim, type ClaimedFolder } from './output/folder.js';
 import { writeManifest, type Manifest, type RunStatus } from './output/manifest.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { describeError } from './describe-error.js';
-import { internalStack } from './describe-error.js';
+import { describeError } from './engine/describe-error.js';
+import { internalStack } from './engine/describe-error.js';
 import { fsReason } from './output/folder.js';
 import { finishAbandonedRun, type Manifest, type RunStatus } from './output/manifest.js';
 import {

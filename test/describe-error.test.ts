@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeError, userFrame } from '../src/describe-error.js';
+import { describeError, userFrame } from '../src/engine/describe-error.js';
 
 /** An Error whose stack runs through the given frames, innermost first. */
 function thrownThrough(message: string, ...frames: string[]): Error {

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { runScenario } from '../src/run.js';
 import { runCommand } from '../src/run-command.js';
-import { internalStack } from '../src/describe-error.js';
-import { ScenarioError } from '../src/scenario/errors.js';
+import { internalStack } from '../src/engine/describe-error.js';
+import { ScenarioError } from '../src/engine/errors.js';
 import { writeFaultyPlugin } from './faulty-plugin.js';
 import { scenarioFile, tempDir } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineControl, type ParamProblem } from '../engine/protocol.js';
 import { withinRun } from './within-run.js';
-import { declaredAttribute } from '../scenario/attribute.js';
+import { declaredAttribute } from '../engine/attribute.js';
 
 const params = z.strictObject({
   start: z.number().int().min(1).describe('cycle at whose start the network splits, at most cycles'),

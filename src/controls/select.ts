@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Context, ParamProblem } from '../engine/protocol.js';
-import { declaredAttribute } from '../scenario/attribute.js';
+import { declaredAttribute } from '../engine/attribute.js';
 
 /**
  * Which live nodes a control takes: at random, or the top or bottom of an attribute

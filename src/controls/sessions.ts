@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { drawLifetime, lifetimeSchema } from '../engine/lifetimes.js';
 import { defineControl, type Context } from '../engine/protocol.js';
-import { declaredAttribute } from '../scenario/attribute.js';
+import { declaredAttribute } from '../engine/attribute.js';
 
 const params = z.strictObject({
   on: lifetimeSchema.describe('session (ON) length distribution (an empirical list needs a positive value)'),

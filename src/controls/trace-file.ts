@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { ScenarioError } from '../scenario/errors.js';
+import { ScenarioError } from '../engine/errors.js';
 import { readTextFile, UnreadableFile } from '../scenario/read-text.js';
 
 /** Larger trace files are refused: the whole text is read into one string. */

@@ -1,7 +1,7 @@
 import { extname, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineControl, type Context } from '../engine/protocol.js';
-import { ScenarioError } from '../scenario/errors.js';
+import { ScenarioError } from '../engine/errors.js';
 import { readTrace, type AvailabilityTrace } from './trace-file.js';
 
 const params = z.strictObject({

@@ -7,10 +7,10 @@ import { Network } from './network.js';
 import type { Context, ControlInstance, Departure, Linkable, Membership, ObserverInstance, ProtocolInstance } from './protocol.js';
 import { RandomStreams, type Random } from './random.js';
 import type { Registry } from './registry.js';
-import { describeError } from '../describe-error.js';
-import { ScenarioError } from '../scenario/errors.js';
-import { didYouMean } from '../scenario/suggest.js';
-import { scheduled, type Scenario, type Schedule } from '../scenario/schema.js';
+import { describeError } from './describe-error.js';
+import { ScenarioError } from './errors.js';
+import { didYouMean } from './suggest.js';
+import { scheduled, type Scenario, type Schedule } from './config.js';
 
 /** Receives each observed value: one CSV row. `at` is the cycle, or the time in ms in the event engine. */
 export type MetricSink = (at: number, observer: string, metric: string, value: number) => void;

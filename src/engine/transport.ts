@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { NodeStore } from './node-store.js';
 import type { Random } from './random.js';
-import { declaredAttribute } from '../scenario/attribute.js';
-import { ScenarioError } from '../scenario/errors.js';
+import { declaredAttribute } from './attribute.js';
+import { ScenarioError } from './errors.js';
 
 const nonNegative = (what: string) => z.number().min(0).describe(what);
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineObserver, type Context, type ObserverInstance } from '../engine/protocol.js';
 import { Aggregation } from '../protocols/aggregation/aggregation.js';
-import { ScenarioError } from '../scenario/errors.js';
+import { ScenarioError } from '../engine/errors.js';
 
 const params = z.strictObject({
   protocol: z.union([z.string(), z.array(z.string()).min(1)])

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineObserver, type Context, type ObserverInstance } from '../engine/protocol.js';
 import { Slicing } from '../protocols/slicing.js';
-import { ScenarioError } from '../scenario/errors.js';
+import { ScenarioError } from '../engine/errors.js';
 
 const params = z.strictObject({
   protocol: z.string().describe('the slicing instance to measure'),

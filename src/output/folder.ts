@@ -2,7 +2,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, unli
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { csvName, manifestName, removeStaleManifestTemps } from './manifest.js';
-import { ScenarioError } from '../scenario/errors.js';
+import { ScenarioError } from '../engine/errors.js';
 
 /**
  * An output folder pcsim cannot use (a file, not writable, already holding a run...).

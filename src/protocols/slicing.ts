@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
-import { declaredAttribute } from '../scenario/attribute.js';
+import { declaredAttribute } from '../engine/attribute.js';
 
 const params = z.strictObject({
   method: z.enum(['ordering', 'ranking'])

@@ -1,5 +1,5 @@
 import { Simulation } from '../engine/simulation.js';
-import { ScenarioError } from './errors.js';
+import { ScenarioError } from '../engine/errors.js';
 import type { LoadedScenario } from './load.js';
 import { estimateMemory, formatBytes, measureBuild, PROBE_SLOTS, type MemoryEstimate } from './memory.js';
 

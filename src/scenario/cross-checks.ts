@@ -1,5 +1,5 @@
 import type { ScenarioFacts } from '../engine/protocol.js';
-import { ScenarioError } from './errors.js';
+import { ScenarioError } from '../engine/errors.js';
 import type { ScheduledSpec } from './schema.js';
 
 /**

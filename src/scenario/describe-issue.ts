@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../engine/suggest.js';
 
 /** A value as a scenario author would name it in an error message. */
 export function describeValue(value: unknown): string {

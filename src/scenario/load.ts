@@ -1,18 +1,18 @@
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { builtinRegistry } from '../builtins.js';
-import { describeError } from '../describe-error.js';
+import { describeError } from '../engine/describe-error.js';
 import type { ScenarioFacts } from '../engine/protocol.js';
 import type { AnyDefinition, Registry } from '../engine/registry.js';
 import { checkRoomToAdd } from './cross-checks.js';
 import { describeIssue, describeValue, innermostIssue, keysAt } from './describe-issue.js';
-import { ScenarioError } from './errors.js';
+import { ScenarioError } from '../engine/errors.js';
 import { applyOverrides } from './overrides.js';
 import { loadPlugin } from './plugins.js';
 import { readTextFile, UnreadableFile } from './read-text.js';
 import { resolveSchedule, ScheduleProblem, writtenScheduleSchema } from './schedule.js';
 import { MAX_RUN_MS, scenarioSchema, scheduleKeys, type InstanceSpec, type Scenario, type ScheduledSpec } from './schema.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../engine/suggest.js';
 import { parseYaml, YamlProblem, type YamlTree } from './yaml-tree.js';
 
 export interface LoadOptions {

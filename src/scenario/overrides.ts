@@ -1,5 +1,5 @@
 import { describeValue } from './describe-issue.js';
-import { ScenarioError } from './errors.js';
+import { ScenarioError } from '../engine/errors.js';
 import { MAX_DEPTH, parseYaml, reservedKeys, YamlProblem } from './yaml-tree.js';
 
 export interface AppliedOverrides {

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describeError, displayPath, userFrame } from '../describe-error.js';
+import { describeError, displayPath, userFrame } from '../engine/describe-error.js';
 import type { AnyDefinition, Registry } from '../engine/registry.js';
-import { ScenarioError } from './errors.js';
+import { ScenarioError } from '../engine/errors.js';
 import { registerPluginHooks } from './plugin-hooks.js';
 
 /**

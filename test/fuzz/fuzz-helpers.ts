@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildSimulation } from '../../src/scenario/build.js';
-import { ScenarioError } from '../../src/scenario/errors.js';
+import { ScenarioError } from '../../src/engine/errors.js';
 import { loadScenario, type LoadOptions } from '../../src/scenario/load.js';
 import { tempDir } from '../helpers.js';
 

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { claimOutputFolder, OutputFolderError, releaseClaim } from '../../src/output/folder.js';
-import { ScenarioError } from '../../src/scenario/errors.js';
+import { ScenarioError } from '../../src/engine/errors.js';
 import { scenarioFile, tempDir } from '../helpers.js';
 
 /** The manifest of a run that ended (only what claiming looks at). */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../src/scenario/errors.js';
+import { ScenarioError } from '../../src/engine/errors.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { scenarioFile } from '../helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../src/scenario/errors.js';
+import { ScenarioError } from '../../src/engine/errors.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { collect, scenarioFile, simulate } from '../helpers.js';
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { builtinRegistry } from '../../src/builtins.js';
 import { defineProtocol } from '../../src/engine/protocol.js';
 import { buildSimulation } from '../../src/scenario/build.js';
-import { ScenarioError } from '../../src/scenario/errors.js';
+import { ScenarioError } from '../../src/engine/errors.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { validateScenario } from '../../src/scenario/validate.js';
 import { measureBuild } from '../../src/scenario/memory.js';

@@ -1,6 +1,6 @@
 import type { NodeStore } from '../../engine/node-store.js';
 import type { Random } from '../../engine/random.js';
-import { declaredAttribute } from '../../scenario/attribute.js';
+import { declaredAttribute } from '../../engine/attribute.js';
 import type { InitSpec } from './params.js';
 
 /**

@@ -13,7 +13,7 @@ import { inspect } from 'node:util';
 const MAX_MESSAGE = 300;
 
 /** pcsim's own code: its src/ (tests, tsx) and dist/ folders, beside this file's folder. */
-const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
 const ownFolders = ['src', 'dist'].map((folder) => `${packageRoot}${folder}${sep}`);
 
 /** A file and line in a stack trace, as shown to the user. */

@@ -1,4 +1,4 @@
-import type { NodeStore } from '../engine/node-store.js';
+import type { NodeStore } from './node-store.js';
 import { ScenarioError } from './errors.js';
 
 /** The values, by slot, of an attribute the scenario declares; else an error at `keyPath` that lists the declared ones. */
