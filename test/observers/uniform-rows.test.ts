@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../src/builtins.js';
+import type { ObserverDefinition } from '../../src/engine/protocol.js';
+import { Registry } from '../../src/engine/registry.js';
 import type { Simulation } from '../../src/engine/simulation.js';
 import { simulate } from '../helpers.js';
 
@@ -40,13 +42,43 @@ const EVERYONE_FAILS = {
   },
 };
 
+/** The built-ins, with each observer's own emissions recorded before the engine pads them: name -> one list per observation. */
+function recordingRegistry(): { registry: Registry; emitted: Map<string, string[][]> } {
+  const emitted = new Map<string, string[][]>();
+  const registry = new Registry();
+  const builtins = builtinRegistry();
+  for (const table of [builtins.protocols, builtins.controls]) for (const d of table.values()) registry.register(d);
+  for (const definition of builtins.observers.values()) {
+    registry.register({
+      ...definition,
+      create: (ctx, params) => {
+        const inner = definition.create(ctx, params);
+        const lists = emitted.get(ctx.name) ?? emitted.set(ctx.name, []).get(ctx.name)!;
+        return {
+          ...(inner.metrics ? { metrics: inner.metrics } : {}),
+          observe(emit) {
+            const names: string[] = [];
+            lists.push(names);
+            inner.observe((metric, value) => { names.push(metric); emit(metric, value); });
+          },
+        };
+      },
+    } as ObserverDefinition);
+  }
+  return { registry, emitted };
+}
+
 describe('every observation of a built-in observer', () => {
   it('has the metrics its definition declares, in order, through churn, an empty network and no participants', async () => {
     const simulation = await simulate(EVERYONE_FAILS);
     const rows = observations(simulation);
     const registry = builtinRegistry();
+    const recording = recordingRegistry();
+    await simulate(EVERYONE_FAILS, recording.registry).then((again) => again.run(() => {}));
     for (const [name, spec] of Object.entries(EVERYONE_FAILS.observers)) {
       const declared = registry.observers.get(spec.type)!.metrics;
+      // The observer itself emits every metric (NaN where undefined), not the engine's padding.
+      for (const names of recording.emitted.get(name)!) expect(names, `${name} emits all its metrics`).toEqual(declared);
       expect(declared, `${spec.type} declares its metrics`).toBeDefined();
       const list = rows.get(name)!;
       expect(list.map((o) => o.at)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
