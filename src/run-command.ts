@@ -26,9 +26,6 @@ const maxGraceSeconds = 86_400;
  * 128 + the signal's number when interrupted (SIGINT 130, SIGTERM 143).
  */
 export async function runCommand(args: RunCommandArgs): Promise<void> {
-  if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) {
-    throw new ScenarioError('', `expected a non-negative integer, found ${args.seed}`, '--seed');
-  }
   const grace = args.grace ?? defaultGraceSeconds;
   if (typeof grace !== 'number' || !(grace >= 0 && grace <= maxGraceSeconds)) {
     throw new ScenarioError('', `expected a number of seconds from 0 to ${maxGraceSeconds}, found ${args.grace}`, '--grace');

@@ -32,11 +32,11 @@ export function checkMemory(loaded: LoadedScenario): MemoryEstimate {
   const { scenario, registry } = loaded;
   const memory = estimateMemory(scenario, registry);
   if (memory.bytes > memory.availableBytes) {
-    const key = scenario.capacity > scenario.size ? 'capacity' : 'size';
+    const key = sizingKey(scenario);
     const nodes = scenario.capacity.toLocaleString('en-US');
-    const what = key === 'capacity' ? `room for ${nodes} nodes` : `${nodes} nodes`;
+    const what = key === 'capacity' ? `with room for ${nodes} nodes` : `of ${nodes} nodes`;
     const how = memory.lowerBound ? 'at least, from its node table alone' : `estimated from a ${memory.measuredSlots.toLocaleString('en-US')}-node build`;
-    throw loaded.locate(new ScenarioError(key, `a run of ${what} needs about ${formatBytes(memory.bytes)} (${how}); this machine has ${formatBytes(memory.availableBytes)}`));
+    throw loaded.locate(new ScenarioError(key, `a run ${what} needs about ${formatBytes(memory.bytes)} (${how}); this machine has ${formatBytes(memory.availableBytes)}`));
   }
   return memory;
 }
@@ -47,8 +47,7 @@ function build(loaded: LoadedScenario): Simulation {
   } catch (error) {
     if (error instanceof ScenarioError) throw loaded.locate(error);
     if (isAllocationFailure(error)) {
-      const key = loaded.scenario.capacity > loaded.scenario.size ? 'capacity' : 'size';
-      throw loaded.locate(new ScenarioError(key, `cannot allocate the run's state for ${loaded.scenario.capacity.toLocaleString('en-US')} nodes (${(error as Error).message}): lower it`));
+      throw loaded.locate(new ScenarioError(sizingKey(loaded.scenario), `cannot allocate the run's state for ${loaded.scenario.capacity.toLocaleString('en-US')} nodes (${(error as Error).message}): lower it`));
     }
     throw error;
   }
@@ -57,4 +56,9 @@ function build(loaded: LoadedScenario): Simulation {
 /** A typed array too long for V8, or memory the system would not give. */
 function isAllocationFailure(error: unknown): boolean {
   return error instanceof RangeError && /array buffer allocation failed|invalid typed array length|invalid array length|array buffer length/i.test(error.message);
+}
+
+/** The key that sets how many slots a run allocates: `capacity` when the scenario raises it above `size`. */
+function sizingKey(scenario: LoadedScenario['scenario']): 'capacity' | 'size' {
+  return scenario.capacity > scenario.size ? 'capacity' : 'size';
 }

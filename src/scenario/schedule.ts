@@ -61,16 +61,16 @@ export function resolveSchedule(written: Written, facts: ScheduleFacts, kind: 'o
   const every = written.every === undefined ? (event && continuous ? 1 : toEngineUnit('every', 1, facts)) : toEngineUnit('every', written.every, facts);
   const from = toEngineUnit('from', written.from, facts);
   const until = written.until === undefined ? undefined : toEngineUnit('until', written.until, facts);
-  if (every <= 0) throw new ScheduleProblem('every', `expected a ${event ? 'duration' : 'number of cycles'} > 0, found ${show(written.every)}`);
+  if (every <= 0) throw new ScheduleProblem('every', `expected a ${event ? 'duration' : 'number of cycles'} > 0, found ${describeValue(written.every)}`);
 
   const end = event ? facts.cycles * facts.period : facts.cycles;
   const at = (value: number) => (event ? `${value} ms` : `cycle ${value}`);
   const endText = event ? `${facts.cycles} ${unit}s = ${end} ms` : `${end} cycles`;
   if (until !== undefined && until < from) {
-    throw new ScheduleProblem('until', `expected a time at or after from (${at(from)}), found ${show(written.until)}${event ? ` (${until} ms)` : ''}`);
+    throw new ScheduleProblem('until', `expected a time at or after from (${at(from)}), found ${describeValue(written.until)}${event ? ` (${until} ms)` : ''}`);
   }
   if (!written.final) {
-    if (from > end) throw new ScheduleProblem('from', `expected a time within the run (${endText}), found ${show(written.from)}${event ? ` (${from} ms)` : ''}: it would never run`);
+    if (from > end) throw new ScheduleProblem('from', `expected a time within the run (${endText}), found ${describeValue(written.from)}${event ? ` (${from} ms)` : ''}: it would never run`);
     // A control first runs after cycle (or time) 0: at `from`, or at `every` when from is 0.
     const first = kind === 'control' && from === 0 ? every : from;
     const last = Math.min(until ?? end, end);
@@ -81,7 +81,7 @@ export function resolveSchedule(written: Written, facts: ScheduleFacts, kind: 'o
     // An `every` longer than the window leaves one observation: most likely a length
     // meant in another unit (ms written as periods); `until` says "once" plainly.
     if (kind === 'observer' && written.every !== undefined && first + every > last && first < last) {
-      throw new ScheduleProblem('every', `expected at most the observer's window (${at(first)} to ${at(last)}), found ${show(written.every)}${event ? ` (${every} ms; a duration is written like "250ms")` : ''}: it would observe only at ${at(first)} (for that, say until: ${show(written.from)})`);
+      throw new ScheduleProblem('every', `expected at most the observer's window (${at(first)} to ${at(last)}), found ${describeValue(written.every)}${event ? ` (${every} ms; a duration is written like "250ms")` : ''}: it would observe only at ${at(first)} (for that, say until: ${describeValue(written.from)})`);
     }
   }
   return { every, from, ...(until === undefined ? {} : { until }), final: written.final };
@@ -113,4 +113,3 @@ function toEngineUnit(key: 'every' | 'from' | 'until', value: unknown, facts: Sc
   return ms;
 }
 
-const show = (value: unknown) => describeValue(value);

@@ -64,7 +64,7 @@ describe('validate builds the run, and finds what run would', () => {
     expect(await validated(head.replace('size: 100', 'size: 1000000000')))
       .toMatch(/^DIR\/scenario\.yaml:1: size: a run of 1,000,000,000 nodes needs about \d+ GB \(estimated from a 10,000-node build\); this machine has \d+ GB$/);
     expect(await validated(head, ['capacity=2000000000']))
-      .toMatch(/^--set: capacity: a run of room for 2,000,000,000 nodes needs about \d+ GB/);
+      .toMatch(/^--set: capacity: a run with room for 2,000,000,000 nodes needs about \d+ GB/);
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(await validated(head.replace('size: 100', 'size: 4294967296'))).toBe('DIR/scenario.yaml:1: size: expected a value <= 2147483647, found 4294967296');
   });
