@@ -15,6 +15,14 @@ const slow = [
   'test/engine/event-queue.test.ts',
 ];
 
+/**
+ * Property tests that run a few cases in `npm test` and many in the slow tier, where
+ * PCSIM_TIER=full tells them to.
+ */
+const tiered = [
+  'test/checkpoint-property.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -22,7 +30,7 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'quick', include: ['test/**/*.test.ts'], exclude: slow } },
-      { extends: true, test: { name: 'slow', include: slow } },
+      { extends: true, test: { name: 'slow', include: [...slow, ...tiered], env: { PCSIM_TIER: 'full' } } },
     ],
   },
 });

@@ -8,7 +8,7 @@ import { listText } from './cli/list.js';
 import { nearMiss } from './engine/suggest.js';
 import { describeError, internalStack } from './engine/describe-error.js';
 import type { Registry } from './engine/registry.js';
-import { runCommand } from './run-command.js';
+import { resumeCommand, runCommand } from './run-command.js';
 import { ScenarioError } from './engine/errors.js';
 import { formatBytes } from './scenario/memory.js';
 import { loadPlugin } from './scenario/plugins.js';
@@ -74,13 +74,38 @@ const pluginOption = {
   describe: 'also cover the types this plug-in file defines (repeatable)',
 } as const satisfies Options;
 
+const graceOption = {
+  type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('grace'),
+  describe: 'seconds the current cycle may still run after SIGINT/SIGTERM before the run is ended at once (default 10)',
+} as const satisfies Options;
+const progressOption = { type: 'boolean', default: true, describe: 'progress bar on stderr (only when it is a terminal)' } as const satisfies Options;
+
+/** A positive whole number of cycles; checked where the option is read. */
+function checkpointEveryOption(describe: string) {
+  return {
+    type: 'number', nargs: 1, requiresArg: true, describe,
+    coerce: (value: number | number[]) => {
+      const every = once<number>('checkpoint-every')(value);
+      if (!Number.isSafeInteger(every) || every < 1) throw new ScenarioError('', `expected a whole number of cycles, at least 1, found ${every}`, '--checkpoint-every');
+      return every;
+    },
+  } as const satisfies Options;
+}
+
 const runOptions = {
   out: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('out'), describe: 'output folder (default results/<name>-seed<seed>-<run id>)' },
   seed: seedOption,
   set: setOption,
   force: { type: 'boolean', default: false, describe: 'replace the run the output folder already holds' },
-  grace: { type: 'number', describe: 'seconds the current cycle may still run after SIGINT/SIGTERM before the run is ended at once (default 10)' },
-  progress: { type: 'boolean', default: true, describe: 'progress bar on stderr (only when it is a terminal)' },
+  'checkpoint-every': checkpointEveryOption('write DIR/checkpoint after every N cycles (periods), to resume from (SIGINT/SIGTERM write one anyway)'),
+  grace: graceOption,
+  progress: progressOption,
+} as const satisfies Record<string, Options>;
+
+const resumeOptions = {
+  'checkpoint-every': checkpointEveryOption("write DIR/checkpoint after every N cycles (periods) (default: the run's own)"),
+  grace: graceOption,
+  progress: progressOption,
 } as const satisfies Record<string, Options>;
 
 const validateOptions = {
@@ -96,6 +121,7 @@ const schemaOptions = {
 /** Each command's options, for suggestions on a misspelt one. */
 const commandOptions: Record<string, readonly string[]> = {
   run: Object.keys(runOptions),
+  resume: Object.keys(resumeOptions),
   validate: Object.keys(validateOptions),
   list: Object.keys(listOptions),
   schema: Object.keys(schemaOptions),
@@ -149,6 +175,7 @@ function usageProblem(message: string, argv: readonly string[]): string {
   }
   const needsValue = /^Not enough arguments following: (.+)$/.exec(message);
   if (needsValue) return `--${needsValue[1]} needs a value${needsValue[1] === 'set' ? ': --set key.path=value' : ''}`;
+  if (/^Not enough non-option arguments/.test(message) && command === 'resume') return 'resume: name the folder of a run (pcsim resume <dir>)';
   if (/^Not enough non-option arguments/.test(message) && command && commandNames.includes(command)) {
     return `${command}: name a scenario file (pcsim ${command} <scenario>)`;
   }
@@ -169,13 +196,21 @@ export async function main(argv: string[]): Promise<void> {
       (args) => guarded(() => runCommand(args)),
     )
     .command(
+      'resume <dir>',
+      "continue an interrupted run from its checkpoint, to the same metrics.csv an uninterrupted run writes",
+      (y) => y
+        .positional('dir', { type: 'string', demandOption: true, describe: "the run's folder" })
+        .options(resumeOptions),
+      (args) => guarded(() => resumeCommand(args)),
+    )
+    .command(
       'validate <scenario>',
       'check a scenario file without running it',
       (y) => y
         .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (YAML)' })
         .options(validateOptions),
       (args) => guarded(async () => {
-        const { scenario, estimateBytes, lowerBound } = await validateScenario(args.scenario, { seed: args.seed, set: args.set });
+        const { scenario, estimateBytes, lowerBound } = await validateScenario(args.scenario, { seed: args.seed, set: args.set, registry: builtinRegistry() });
         const memory = `${lowerBound ? 'at least ' : 'about '}${formatBytes(estimateBytes)} of node state`;
         process.stdout.write(`${args.scenario}: valid (${scenario.size} nodes, ${scenario.cycles} cycles, protocols: ${Object.keys(scenario.protocols).join(', ')}; ${memory})\n`);
       }),

@@ -1,6 +1,6 @@
 import { ProgressDisplay } from './output/progress.js';
 import { ScenarioError } from './engine/errors.js';
-import { superviseRun, type Supervised } from './supervise.js';
+import { superviseRun, type SuperviseOptions, type Supervised } from './supervise.js';
 import { exitCodeOf, handledSignals } from './supervise-protocol.js';
 
 export interface RunCommandArgs {
@@ -10,7 +10,18 @@ export interface RunCommandArgs {
   readonly set?: string[];
   /** Replace the run the output folder holds. */
   readonly force?: boolean;
+  /** Write a checkpoint after every this many cycles (periods). */
+  readonly checkpointEvery?: number;
   /** Seconds a cycle may still run after SIGINT/SIGTERM before the run is ended at once (default 10). */
+  readonly grace?: number;
+  readonly progress: boolean;
+}
+
+export interface ResumeCommandArgs {
+  /** The run's folder. */
+  readonly dir: string;
+  /** Default: the run's own --checkpoint-every. */
+  readonly checkpointEvery?: number;
   readonly grace?: number;
   readonly progress: boolean;
 }
@@ -25,7 +36,18 @@ const maxGraceSeconds = 86_400;
  * and where its results are. Exit code: 0 completed, 1 failed, 2 bad input,
  * 128 + the signal's number when interrupted (SIGINT 130, SIGTERM 143).
  */
-export async function runCommand(args: RunCommandArgs): Promise<void> {
+export function runCommand(args: RunCommandArgs): Promise<void> {
+  return supervisedCommand({
+    task: { run: args.scenario }, out: args.out, force: args.force, seed: args.seed, set: args.set, checkpointEvery: args.checkpointEvery,
+  }, args);
+}
+
+/** `pcsim resume`: continues a run from its checkpoint, as `pcsim run` runs one (same display, signals and exit codes). */
+export function resumeCommand(args: ResumeCommandArgs): Promise<void> {
+  return supervisedCommand({ task: { resume: args.dir }, checkpointEvery: args.checkpointEvery }, args);
+}
+
+async function supervisedCommand(task: Omit<SuperviseOptions, 'graceSeconds'>, args: { readonly grace?: number; readonly progress: boolean }): Promise<void> {
   const grace = args.grace ?? defaultGraceSeconds;
   if (typeof grace !== 'number' || !(grace >= 0 && grace <= maxGraceSeconds)) {
     throw new ScenarioError('', `expected a number of seconds from 0 to ${maxGraceSeconds}, found ${args.grace}`, '--grace');
@@ -38,26 +60,26 @@ export async function runCommand(args: RunCommandArgs): Promise<void> {
   const ignore = () => {};
   for (const signal of handledSignals) process.on(signal, ignore);
   try {
-    await runAndReport(args, grace, display);
+    await runAndReport({ ...task, graceSeconds: grace }, display);
   } finally {
     for (const signal of handledSignals) process.off(signal, ignore);
   }
 }
 
-async function runAndReport(args: RunCommandArgs, grace: number, display: ProgressDisplay | undefined): Promise<void> {
-  const outcome = await superviseRun(
-    { file: args.scenario, out: args.out, force: args.force, seed: args.seed, set: args.set, graceSeconds: grace },
-    display && {
-      onPhase: (event) => {
-        if (event.phase === 'building') display.building(event.size);
-        else display.running(event.total, event.engine, () => event.progress().cycles);
-      },
-      onSignal: (signal, atOnce) => {
-        if (signal === 'SIGHUP') display.abandon();
-        else display.setNote(atOnce ? `${signal}: stopping now` : `${signal}: stopping after this cycle (again: at once)`);
-      },
+async function runAndReport(options: SuperviseOptions, display: ProgressDisplay | undefined): Promise<void> {
+  const outcome = await superviseRun(options, display && {
+    onPhase: (event) => {
+      if (event.phase === 'building') display.building(event.size);
+      else display.running(event.total, event.engine, () => event.progress().cycles, event.from);
     },
-  );
+    onSignal: (signal, atOnce) => {
+      if (signal === 'SIGHUP') display.abandon();
+      else display.setNote(atOnce ? `${signal}: stopping now` : `${signal}: stopping after this cycle (again: at once)`);
+    },
+    onCheckpointing: (signal) => {
+      if (signal !== 'SIGHUP') display.setNote(`${signal}: writing a checkpoint (again: stop at once)`);
+    },
+  });
   display?.stop();
   report(outcome);
   const signal = outcome.kind === 'cancelled' ? outcome.signal : outcome.kind === 'ended' && outcome.status === 'interrupted' ? outcome.interruptedBy : undefined;
@@ -89,9 +111,11 @@ function report(outcome: Supervised): void {
       const unit = outcome.engine === 'event' ? 'period' : 'cycle';
       const cycles = `${outcome.cycles} ${unit}${outcome.cycles === 1 ? '' : 's'}`;
       const done = `${cycles} in ${outcome.wallSeconds.toFixed(1)} s; results in ${outcome.dir}`;
+      const resumable = outcome.status !== 'completed' && outcome.checkpointCycle !== null
+        ? `; to go on from ${unit} ${outcome.checkpointCycle}: pcsim resume ${outcome.dir}` : '';
       if (outcome.status === 'failed' && outcome.internal) say(`${internalError(outcome.internal)}\n(results in ${outcome.dir})`);
-      else if (outcome.status === 'failed') say(`failed after ${cycles}: ${outcome.error}; results in ${outcome.dir}`);
-      else if (outcome.status === 'interrupted') say(`interrupted by ${outcome.interruptedBy}${outcome.error ? ` (${outcome.error})` : ''}: ${done}`);
+      else if (outcome.status === 'failed') say(`failed after ${cycles}: ${outcome.error}; results in ${outcome.dir}${resumable}`);
+      else if (outcome.status === 'interrupted') say(`interrupted by ${outcome.interruptedBy}${outcome.error ? ` (${outcome.error})` : ''}: ${done}${resumable}`);
       else say(`${outcome.status}: ${done}`);
       process.exitCode = outcome.exitCode;
     }

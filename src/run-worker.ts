@@ -1,35 +1,52 @@
-// The thread a `pcsim run` simulates in (see supervise.ts): it loads the scenario, runs
-// it, and reports to the main thread, which handles signals and the progress display.
+// The thread a `pcsim run` or `pcsim resume` simulates in (see supervise.ts): it loads
+// the scenario (or checks the run to resume), runs it, and reports to the main thread,
+// which handles signals and the progress display.
 import { parentPort, workerData } from 'node:worker_threads';
-import { describeError } from './engine/describe-error.js';
-import { runLoaded } from './run.js';
+import { builtinRegistry } from './builtins.js';
+import { describeError, internalStack } from './engine/describe-error.js';
 import { ScenarioError } from './engine/errors.js';
+import { prepareResume, resumePrepared, runLoaded, type DriveOptions, type RunResult } from './run.js';
 import { loadScenario } from './scenario/load.js';
-import { internalStack } from './engine/describe-error.js';
 import { Phase, publishProgress, signalNameOf, Slot, type WorkerInput, type WorkerMessage } from './supervise-protocol.js';
 
 const input = workerData as WorkerInput;
 const post = (message: WorkerMessage) => parentPort!.postMessage(message);
 
+/** Checks the input and loads what the run needs, writing nothing; then runs it unless a signal came meanwhile. */
 async function main(): Promise<void> {
-  const loaded = await loadScenario(input.file, { seed: input.seed, set: input.set });
+  const registry = builtinRegistry();
+  let start: () => Promise<RunResult>;
+  if ('resume' in input.task) {
+    const prepared = await prepareResume(input.task.resume, { registry });
+    start = () => resumePrepared(prepared, driving());
+  } else {
+    const loaded = await loadScenario(input.task.run, { seed: input.seed, set: input.set, registry });
+    start = () => runLoaded(loaded, { ...driving(), out: input.out, force: input.force });
+  }
   // A signal that came while loading cancelled the run: nothing may be written now.
   if (Atomics.compareExchange(input.flags, Slot.phase, Phase.loading, Phase.started) !== Phase.loading) return;
+  const result = await start();
+  post({ type: 'done', status: result.status, cycles: result.cycles, wallSeconds: result.wallSeconds });
+}
+
+/** Stopping on the main thread's signal, progress to it, and checkpoints. */
+function driving(): DriveOptions {
   let phase: string | undefined;
-  const result = await runLoaded(loaded, {
-    out: input.out,
-    force: input.force,
+  return {
     nonce: input.nonce,
+    checkpointEvery: input.checkpointEvery,
     shouldStop: () => signalNameOf(Atomics.load(input.flags, Slot.signal)) ?? false,
     onProgress: (progress) => {
       publishProgress(input, progress);
       if (progress.phase !== phase) {
         phase = progress.phase;
-        post({ type: 'phase', phase: progress.phase, dir: progress.dir, size: progress.size, total: progress.total, engine: progress.engine });
+        post({ type: 'phase', phase: progress.phase, dir: progress.dir, size: progress.size, total: progress.total, from: progress.from, engine: progress.engine });
       }
     },
-  });
-  post({ type: 'done', status: result.status, cycles: result.cycles, wallSeconds: result.wallSeconds });
+    onCheckpoint: ({ cycle, final }) => {
+      if (final) post({ type: 'checkpointing', cycle });
+    },
+  };
 }
 
 main().catch((error: unknown) => {
@@ -37,4 +54,3 @@ main().catch((error: unknown) => {
   if (error instanceof ScenarioError) post({ type: 'failed', message: error.message, badInput: true });
   else post({ type: 'failed', message: describeError(error), badInput: false, stack: internalStack(error) });
 });
-

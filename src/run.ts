@@ -1,9 +1,15 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { builtinRegistry } from './builtins.js';
 import { describeError } from './engine/describe-error.js';
-import type { Simulation } from './engine/simulation.js';
-import { claimOutputFolder, fsReason, OutputFolderError, releaseClaim, type ClaimedFolder } from './output/folder.js';
-import { writeManifest, type Manifest, type RunStatus } from './output/manifest.js';
+import { ScenarioError } from './engine/errors.js';
+import type { Registry } from './engine/registry.js';
+import type { MetricSink, Simulation } from './engine/simulation.js';
+import { CheckpointError, checkpointName, openCheckpoint, removeCheckpointTemp, writeCheckpoint, type CheckpointFile, type CheckpointRun } from './output/checkpoint.js';
+import { claimOutputFolder, fsReason, OutputFolderError, releaseClaim, reopenCsv, resumableRun } from './output/folder.js';
+import { csvName, manifestName, removeStaleManifestTemps, writeManifest, type Manifest, type RunStatus } from './output/manifest.js';
 import { MetricsCsv } from './output/metrics-csv.js';
 import { defaultOutputFolder, runId } from './output/run-id.js';
 import { buildSimulation } from './scenario/build.js';
@@ -12,21 +18,40 @@ import { pcsimVersion } from './version.js';
 
 export type { RunStatus } from './output/manifest.js';
 
-export interface RunOptions extends LoadOptions {
-  /** Output folder; default `results/<name>-seed<seed>-<run id>` (see output/run-id.ts). */
-  readonly out?: string;
-  /** Replace the run a folder already holds (its metrics.csv and manifest.json). */
-  readonly force?: boolean;
+/** How a run (or a resumed one) goes: checkpoints, stopping, progress. */
+export interface DriveOptions {
+  /**
+   * Writes DIR/checkpoint after every this many cycles (event engine: periods), once
+   * their rows are in metrics.csv. A run stopped by shouldStop() writes one anyway.
+   */
+  readonly checkpointEvery?: number;
   /**
    * Asked after setup and after every cycle; a truthy answer ends the run there with
-   * status `interrupted` (a string answer is recorded as `interrupted_by`). The CLI
-   * answers from its signal handlers; runScenario itself installs none.
+   * status `interrupted` (a string answer is recorded as `interrupted_by`), after
+   * writing a checkpoint to resume it from. The CLI answers from its signal handlers;
+   * runScenario itself installs none.
    */
   readonly shouldStop?: () => boolean | string;
   /** Told when the output folder is claimed (building starts), after setup, and after every cycle. */
   readonly onProgress?: (progress: RunProgress) => void;
+  /** Told just before a checkpoint is written; `final` for the one of a run that stops. */
+  readonly onCheckpoint?: (checkpoint: { readonly cycle: number; readonly final: boolean }) => void;
   /** The manifest's `nonce`, which tells this run from any other in the folder (default: a random one). */
   readonly nonce?: string;
+}
+
+export interface RunOptions extends Omit<LoadOptions, 'registry'>, DriveOptions {
+  /** The types a scenario may use; default: the built-in catalogue. */
+  readonly registry?: Registry;
+  /** Output folder; default `results/<name>-seed<seed>-<run id>` (see output/run-id.ts). */
+  readonly out?: string;
+  /** Replace the run a folder already holds (its metrics.csv, manifest.json and checkpoint). */
+  readonly force?: boolean;
+}
+
+export interface ResumeOptions extends DriveOptions {
+  /** The types a scenario may use; default: the built-in catalogue. */
+  readonly registry?: Registry;
 }
 
 /** Where a run stands. `csvBytes` is the length of metrics.csv holding exactly `cycles` whole cycles. */
@@ -38,6 +63,8 @@ export interface RunProgress {
   /** Cycles (event engine: periods) completed, and in all. */
   readonly cycles: number;
   readonly total: number;
+  /** The cycle this process started from: 0, or the checkpoint's when resumed. */
+  readonly from: number;
   readonly csvBytes: number;
   readonly eventsProcessed: number;
   readonly simulatedTimeMs: number;
@@ -47,8 +74,9 @@ export interface RunResult {
   readonly dir: string;
   readonly status: RunStatus;
   readonly cycles: number;
+  /** Time spent running, over every part of a resumed run. */
   readonly wallSeconds: number;
-  /** Time spent building the run before its first cycle. */
+  /** Time spent building the run before its first cycle (resumed: building it and restoring the checkpoint). */
   readonly setupSeconds: number;
 }
 
@@ -60,6 +88,9 @@ export interface RunResult {
  */
 const manifestIntervalMs = 20;
 
+/** The largest --checkpoint-every: more cycles than any run has (a run is at most 2^31 cycles or 2^50 ms). */
+const maxCheckpointEvery = 2 ** 50;
+
 /**
  * Loads a scenario, runs it, and writes DIR/metrics.csv and DIR/manifest.json. Bad
  * input, an unusable output folder or one that holds a run already throw
@@ -69,12 +100,14 @@ const manifestIntervalMs = 20;
  * is rethrown).
  */
 export async function runScenario(file: string, options: RunOptions = {}): Promise<RunResult> {
-  return runLoaded(await loadScenario(file, options), options);
+  checkCheckpointEvery(options.checkpointEvery);
+  return runLoaded(await loadScenario(file, { ...options, registry: options.registry ?? builtinRegistry() }), options);
 }
 
 /** runScenario for a scenario already loaded (the CLI's worker loads it first). */
 export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}): Promise<RunResult> {
-  const { scenario, overrides } = loaded;
+  checkCheckpointEvery(options.checkpointEvery);
+  const { scenario } = loaded;
   const dir = options.out ?? defaultOutputFolder(scenario);
   const claim = claimOutputFolder(dir, options.force === true);
   const started = new Date();
@@ -87,11 +120,11 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
     pid: process.pid,
     host: hostname(),
     seed: scenario.seed,
-    overrides,
+    overrides: loaded.overrides,
     scenario,
     started: started.toISOString(),
     ended: null,
-    wall_seconds: null,
+    wall_seconds: 0,
     setup_seconds: null,
     cycles_completed: 0,
     csv_bytes: 0,
@@ -100,18 +133,189 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
     status: 'running',
     interrupted_by: null,
     error: null,
+    checkpoint_every: options.checkpointEvery ?? null,
+    checkpoint: null,
+    resumes: [],
   };
-  const csv = startFiles(claim, manifest, () => new MetricsCsv(claim.csvFd, { scenario: scenario.name, seed: scenario.seed, ...overrides },
-    scenario.engine === 'event' ? 'time' : 'cycle'));
+  let csv: MetricsCsv | undefined;
+  // The CSV header and the first manifest: if either cannot be written, the claim is
+  // given back, so no folder is left with a manifest and no CSV, or a new manifest next to an old CSV.
+  try {
+    csv = new MetricsCsv(claim.csvFd, csvColumns(loaded), timeColumn(loaded));
+    manifest.csv_bytes = csv.bytes;
+    writeManifest(dir, manifest);
+  } catch (error) {
+    releaseClaim(claim);
+    throw new OutputFolderError(csv ? claim.manifestPath : claim.csvPath, `cannot write it (${fsReason(error)})`);
+  }
+  return drive({ dir, loaded, manifest, csv, started, wallBefore: 0, from: { cycles: 0, events: 0, time: 0 } }, options, {
+    build: () => buildSimulation(loaded),
+    setupDone: (seconds) => { manifest.setup_seconds = seconds; },
+    begin: (simulation, sink) => simulation.observe(sink),
+  });
+}
 
+/**
+ * Continues the run in `dir` from its checkpoint (DIR/checkpoint) to the end: the
+ * scenario file is loaded again with the run's overrides and seed, the run is built
+ * and the checkpoint's state put back, metrics.csv is cut back to the checkpoint's
+ * cycle and the rows of the following cycles appended. The result is the
+ * metrics.csv an uninterrupted run would have written, byte for byte. A run that
+ * cannot be resumed (none there, completed, still going, another pcsim version, the
+ * scenario gone or changed, a damaged checkpoint) throws ScenarioError before
+ * anything is written; from then on the manifest says how far the run got, as for
+ * runScenario, and lists this resume under `resumes`.
+ */
+export async function resumeRun(dir: string, options: ResumeOptions = {}): Promise<RunResult> {
+  checkCheckpointEvery(options.checkpointEvery);
+  return resumePrepared(await prepareResume(dir, options), options);
+}
+
+/** A run checked and ready to resume: nothing in its folder was changed yet. */
+export interface PreparedResume {
+  readonly dir: string;
+  /** The folder's manifest as found. */
+  readonly manifest: Manifest;
+  readonly checkpoint: CheckpointFile;
+  readonly loaded: LoadedScenario;
+}
+
+/**
+ * Checks that the run in `dir` can be resumed and loads its scenario again; writes
+ * nothing. Throws ScenarioError (one line) saying why a run cannot be resumed.
+ */
+export async function prepareResume(dir: string, options: { readonly registry?: Registry } = {}): Promise<PreparedResume> {
+  const manifest = resumableRun(dir);
+  const path = join(dir, checkpointName);
+  if (!existsSync(path)) {
+    throw new OutputFolderError(dir, 'holds no checkpoint to resume from (a run writes one when SIGINT or SIGTERM stops it, and with --checkpoint-every N)');
+  }
+  const checkpoint = openCheckpoint(path, pcsimVersion);
+  const { header } = checkpoint;
+  if (header.run_id !== manifest.run_id) {
+    throw new CheckpointError(path, `is of another run (run id ${header.run_id}) than the folder's ${manifestName} (run id ${manifest.run_id})`);
+  }
+  if (!existsSync(header.file)) throw new ScenarioError('', `cannot resume: the scenario file ${header.file} is gone`, dir);
+  let loaded: LoadedScenario;
+  try {
+    loaded = await loadScenario(header.file, { seed: header.seed ?? undefined, set: header.set, registry: options.registry ?? builtinRegistry() });
+  } catch (error) {
+    if (!(error instanceof ScenarioError)) throw error;
+    throw new ScenarioError('', `cannot resume: the scenario no longer loads as it did (${error.message})`, dir);
+  }
+  const now = runId(loaded.scenario);
+  if (now !== header.run_id) {
+    throw new ScenarioError('', `has changed since the checkpoint (run id ${header.run_id}, now ${now}): resuming needs the scenario as it was`, header.file);
+  }
+  const changed = Object.entries(header.plugins ?? {}).find(([file, digest]) => pluginDigest(file) !== digest);
+  if (changed) throw new ScenarioError('', `has changed since the checkpoint: resuming needs the plug-in as it was`, changed[0]);
+  return { dir, manifest, checkpoint, loaded };
+}
+
+/** Resumes a run prepareResume checked (the CLI's worker prepares it first). */
+export async function resumePrepared(prepared: PreparedResume, options: ResumeOptions = {}): Promise<RunResult> {
+  checkCheckpointEvery(options.checkpointEvery);
+  const { dir, loaded, checkpoint } = prepared;
+  const { header } = checkpoint;
+  const csvFd = reopenCsv(dir, MetricsCsv.header(csvColumns(loaded), timeColumn(loaded)), header.csv_bytes);
+  removeCheckpointTemp(dir);
+  removeStaleManifestTemps(dir);
+  const started = new Date();
+  const before = prepared.manifest;
+  const wallBefore = before.wall_seconds ?? 0;
+  const every = options.checkpointEvery ?? before.checkpoint_every ?? undefined;
+  const from = { cycles: header.cycle, events: header.events_processed, time: header.simulated_time_ms };
+  const resume = {
+    from_cycle: header.cycle, started: started.toISOString(), pid: process.pid, host: hostname(), node: process.version,
+    setup_seconds: null as number | null, wall_seconds_before: wallBefore,
+  };
+  const manifest: Manifest = {
+    ...before,
+    pcsim: pcsimVersion,
+    node: process.version,
+    nonce: options.nonce ?? randomUUID(),
+    pid: process.pid,
+    host: hostname(),
+    ended: null,
+    wall_seconds: wallBefore,
+    cycles_completed: header.cycle,
+    csv_bytes: header.csv_bytes,
+    ...(loaded.scenario.engine === 'event' ? { events_processed: header.events_processed, simulated_time_ms: header.simulated_time_ms } : {}),
+    status: 'running',
+    interrupted_by: null,
+    error: null,
+    checkpoint_every: every ?? null,
+    // The checkpoint resumed from (the manifest may name an older one if the run was killed as it wrote it).
+    checkpoint: before.checkpoint?.cycle === header.cycle ? before.checkpoint
+      : { file: checkpointName, cycle: header.cycle, bytes: checkpoint.bytes, written: header.written, write_seconds: null },
+    resumes: [...(before.resumes ?? []), resume],
+  };
+  try {
+    writeManifest(dir, manifest);
+  } catch (error) {
+    try { closeSync(csvFd); } catch { /* the error below says what went wrong */ }
+    throw new OutputFolderError(join(dir, manifestName), `cannot write it (${fsReason(error)})`);
+  }
+  const csv = new MetricsCsv(csvFd, csvColumns(loaded), timeColumn(loaded), header.csv_bytes);
+  return drive({ dir, loaded, manifest, csv, started, wallBefore, from }, { ...options, checkpointEvery: every }, {
+    build: () => {
+      const simulation = buildSimulation(loaded);
+      const sections = checkpoint.readSections();
+      try {
+        simulation.restoreState(sections);
+      } catch (error) {
+        // Framing and header were checked: what is left is state that does not fit this build.
+        throw new CheckpointError(checkpoint.path, `does not fit the run its scenario builds (${error instanceof Error ? error.message : String(error)})`);
+      }
+      return simulation;
+    },
+    setupDone: (seconds) => { resume.setup_seconds = seconds; },
+  });
+}
+
+/** One part of a run (the first, or a resumed one): its folder, files and where it starts. */
+interface Part {
+  readonly dir: string;
+  readonly loaded: LoadedScenario;
+  readonly manifest: Manifest;
+  readonly csv: MetricsCsv;
+  /** When this part started, and the time spent running in the parts before it. */
+  readonly started: Date;
+  readonly wallBefore: number;
+  /** Where the run stood when this part started. */
+  readonly from: { readonly cycles: number; readonly events: number; readonly time: number };
+}
+
+/** How a part gets its simulation ready for the next cycle. */
+interface Start {
+  /** Builds the run (and, resumed, restores its state). */
+  build(): Simulation;
+  setupDone(seconds: number): void;
+  /** Emits the rows of the cycle the part starts at (a new run observes cycle 0). */
+  begin?(simulation: Simulation, sink: MetricSink): void;
+}
+
+/**
+ * Runs a part to the end of the run or until shouldStop(): rows of each cycle
+ * committed as it completes, the manifest kept up to date, checkpoints written, and
+ * the manifest finished however the part ends.
+ */
+async function drive(part: Part, options: DriveOptions, start: Start): Promise<RunResult> {
+  const { dir, loaded, manifest, csv, started } = part;
+  const { scenario } = loaded;
+  const csvPath = join(dir, csvName);
+  const manifestPath = join(dir, manifestName);
+  const every = options.checkpointEvery;
   let simulation: Simulation | undefined;
   /** Where the run stood at the last cycle whose rows were written. */
-  let committed = { cycles: 0, events: 0, time: 0 };
+  let committed = part.from;
+  let checkpointedAt = -1;
   let manifestWrittenAt = -Infinity;
   const report = (phase: RunProgress['phase']) => options.onProgress?.({
-    dir, phase, size: scenario.size, engine: scenario.engine, total: scenario.cycles, csvBytes: csv.bytes,
+    dir, phase, size: scenario.size, engine: scenario.engine, total: scenario.cycles, from: part.from.cycles, csvBytes: csv.bytes,
     cycles: committed.cycles, eventsProcessed: committed.events, simulatedTimeMs: committed.time,
   });
+  const elapsed = () => (Date.now() - started.getTime()) / 1000;
   const recordCommitted = () => {
     manifest.csv_bytes = csv.bytes;
     manifest.cycles_completed = committed.cycles;
@@ -119,25 +323,49 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
       manifest.events_processed = committed.events;
       manifest.simulated_time_ms = committed.time;
     }
-    manifest.peak_rss_bytes = process.resourceUsage().maxRSS * 1024;
+    manifest.wall_seconds = part.wallBefore + elapsed();
+    manifest.peak_rss_bytes = Math.max(manifest.peak_rss_bytes, process.resourceUsage().maxRSS * 1024);
+  };
+  const saveManifest = () => {
+    recordCommitted();
+    try {
+      writeManifest(dir, manifest);
+    } catch (error) {
+      throw writeFailure(manifestPath, error);
+    }
+    manifestWrittenAt = performance.now();
   };
   /** Writes the rows of the cycle just completed (cycle 0: the initial observation), and the manifest when due. */
   const commit = (sim: Simulation, manifestDue: boolean) => {
     try {
       csv.commit();
     } catch (error) {
-      throw writeFailure(claim.csvPath, error);
+      throw writeFailure(csvPath, error);
     }
     committed = { cycles: sim.clock.cycle, events: sim.eventLoop?.processed ?? 0, time: sim.eventLoop ? sim.clock.time : 0 };
     report('running');
-    if (!manifestDue && performance.now() - manifestWrittenAt < manifestIntervalMs) return;
-    recordCommitted();
+    if (manifestDue || performance.now() - manifestWrittenAt >= manifestIntervalMs) saveManifest();
+  };
+  /** Writes DIR/checkpoint at the cycle just committed, then the manifest that names it. */
+  const checkpoint = (sim: Simulation, final: boolean) => {
+    options.onCheckpoint?.({ cycle: committed.cycles, final });
+    const begun = performance.now();
+    const written = new Date().toISOString();
+    const run: CheckpointRun = {
+      pcsim: pcsimVersion, node: process.version, run_id: manifest.run_id, file: resolve(loaded.file),
+      set: loaded.given.set, seed: loaded.given.seed ?? null, plugins: pluginDigests(scenario), scenario,
+      cycle: committed.cycles, simulated_time_ms: committed.time, events_processed: committed.events, csv_bytes: csv.bytes, written,
+    };
+    let bytes: number;
     try {
-      writeManifest(dir, manifest);
+      bytes = writeCheckpoint(dir, run, sim.saveState());
     } catch (error) {
-      throw writeFailure(claim.manifestPath, error);
+      if ((error as NodeJS.ErrnoException).syscall === undefined) throw error;
+      throw writeFailure(join(dir, checkpointName), error);
     }
-    manifestWrittenAt = performance.now();
+    checkpointedAt = committed.cycles;
+    manifest.checkpoint = { file: checkpointName, cycle: committed.cycles, bytes, written, write_seconds: (performance.now() - begun) / 1000 };
+    saveManifest();
   };
   const stopReason = () => {
     const answer = options.shouldStop?.() ?? false;
@@ -147,21 +375,30 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
   let error: unknown;
   try {
     report('building');
-    simulation = buildSimulation(loaded);
-    manifest.setup_seconds = (Date.now() - started.getTime()) / 1000;
+    simulation = start.build();
+    start.setupDone(elapsed());
     report('running');
-    simulation.observe(sink);
+    start.begin?.(simulation, sink);
     commit(simulation, true);
     let stop = stopReason();
     while (!simulation.done && stop === undefined) {
       simulation.advance(sink);
       commit(simulation, false);
+      if (every !== undefined && !simulation.done && committed.cycles % every === 0) checkpoint(simulation, false);
       // Lets a caller's shouldStop() see events (signals, timers) between cycles.
       await new Promise((resolve) => setImmediate(resolve));
       stop = stopReason();
     }
-    manifest.status = stop === undefined ? 'completed' : 'interrupted';
-    manifest.interrupted_by = stop ?? null;
+    // A run that stops before its end leaves a checkpoint to resume from.
+    if (!simulation.done && checkpointedAt !== committed.cycles) {
+      try {
+        checkpoint(simulation, true);
+      } catch (caught) {
+        manifest.error = `no checkpoint at ${scenario.engine === 'event' ? 'period' : 'cycle'} ${committed.cycles}: ${describeError(caught)}`;
+      }
+    }
+    manifest.status = simulation.done ? 'completed' : 'interrupted';
+    manifest.interrupted_by = simulation.done ? null : stop ?? null;
   } catch (caught) {
     error = caught;
     csv.discard();
@@ -172,38 +409,46 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
   try {
     csv.close();
   } catch { /* a close error cannot lose rows: every committed row was written */ }
-  const ended = new Date();
-  manifest.ended = ended.toISOString();
-  manifest.wall_seconds = (ended.getTime() - started.getTime()) / 1000;
+  manifest.ended = new Date().toISOString();
+  manifest.wall_seconds = part.wallBefore + elapsed();
   try {
     writeManifest(dir, manifest);
   } catch (caught) {
-    const cause = `cannot write ${claim.manifestPath} (${fsReason(caught)})`;
+    const cause = `cannot write ${manifestPath} (${fsReason(caught)})`;
     if (error === undefined) throw new Error(cause);
     // The run may have failed for this very reason (writing the manifest after a cycle).
     const first = describeError(error);
     throw first.includes(cause) ? error : new Error(`${first}; and ${cause}`);
   }
   if (error !== undefined) throw error;
-  return { dir, status: manifest.status, cycles: manifest.cycles_completed, wallSeconds: manifest.wall_seconds, setupSeconds: manifest.setup_seconds ?? 0 };
+  const setupSeconds = manifest.resumes.length > 0 ? manifest.resumes.at(-1)!.setup_seconds : manifest.setup_seconds;
+  return { dir, status: manifest.status, cycles: manifest.cycles_completed, wallSeconds: manifest.wall_seconds, setupSeconds: setupSeconds ?? 0 };
 }
 
-/**
- * Writes the CSV header and the first manifest (`running`, 0 cycles). If either cannot
- * be written the claim is given back, so no folder is left with a manifest and no CSV,
- * or a new manifest next to an old CSV.
- */
-function startFiles(claim: ClaimedFolder, manifest: Manifest, openCsv: () => MetricsCsv): MetricsCsv {
-  let csv: MetricsCsv | undefined;
+/** The CSV's first columns, which name the run: scenario, seed, and each --set override. */
+const csvColumns = ({ scenario, overrides }: LoadedScenario) => ({ scenario: scenario.name, seed: scenario.seed, ...overrides });
+const timeColumn = ({ scenario }: LoadedScenario) => (scenario.engine === 'event' ? 'time' : 'cycle');
+
+function checkCheckpointEvery(every: number | undefined): void {
+  if (every === undefined) return;
+  if (!Number.isSafeInteger(every) || every < 1 || every > maxCheckpointEvery) {
+    throw new ScenarioError('', `expected a whole number of cycles from 1 to 2^50, found ${every}`, '--checkpoint-every');
+  }
+}
+
+/** The SHA-256 of each plug-in file the scenario loads, by absolute path: a resume refuses changed code. */
+function pluginDigests(scenario: LoadedScenario['scenario']): Record<string, string | null> {
+  return Object.fromEntries(scenario.plugins.map((plugin) => {
+    const file = resolve(scenario.dir, plugin);
+    return [file, pluginDigest(file)];
+  }));
+}
+
+function pluginDigest(file: string): string | null {
   try {
-    csv = openCsv();
-    manifest.csv_bytes = csv.bytes;
-    writeManifest(claim.dir, manifest);
-    return csv;
-  } catch (error) {
-    releaseClaim(claim);
-    const what = csv ? claim.manifestPath : claim.csvPath;
-    throw new OutputFolderError(what, `cannot write it (${fsReason(error)})`);
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return null;
   }
 }
 

@@ -15,11 +15,13 @@ export const Phase = { loading: 0, cancelled: 1, started: 2 } as const;
 const bankSize = 4;
 
 export interface WorkerInput {
-  readonly file: string;
+  /** What to do: run a scenario file, or resume the run in a folder. */
+  readonly task: { readonly run: string } | { readonly resume: string };
   readonly out?: string;
   readonly force?: boolean;
   readonly seed?: number;
   readonly set?: readonly string[];
+  readonly checkpointEvery?: number;
   /** The run's manifest nonce: the main thread finishes only a manifest that carries it. */
   readonly nonce: string;
   readonly flags: Int32Array;
@@ -27,7 +29,9 @@ export interface WorkerInput {
 }
 
 export type WorkerMessage =
-  | { type: 'phase'; phase: RunProgress['phase']; dir: string; size: number; total: number; engine: 'cycle' | 'event' }
+  | { type: 'phase'; phase: RunProgress['phase']; dir: string; size: number; total: number; from: number; engine: 'cycle' | 'event' }
+  /** The run stopped after a cycle and is writing its checkpoint: the grace period, meant for the cycle, is over. */
+  | { type: 'checkpointing'; cycle: number }
   /** The run ended and the worker wrote its final manifest. */
   | { type: 'done'; status: RunStatus; cycles: number; wallSeconds: number }
   /** `stack` when the error is a bug in pcsim itself (thrown by its own code, not a plug-in's nor the system's). */

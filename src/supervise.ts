@@ -11,20 +11,23 @@ import {
 } from './supervise-protocol.js';
 
 /*
- * `pcsim run` simulates in a worker thread, so that the main thread stays free to
- * answer signals even when a cycle never ends (a plug-in stuck in a loop). The first
- * SIGINT, SIGTERM or SIGHUP asks the worker to stop after the current cycle; a
- * second one, or a cycle still running `graceSeconds` after the first, ends the
- * worker at once (V8 can stop any JavaScript loop), and the main thread then writes
- * the manifest itself from the progress the worker last published.
+ * `pcsim run` and `pcsim resume` simulate in a worker thread, so that the main thread
+ * stays free to answer signals even when a cycle never ends (a plug-in stuck in a
+ * loop). The first SIGINT, SIGTERM or SIGHUP asks the worker to stop after the current
+ * cycle and write a checkpoint; a second one, or a cycle still running `graceSeconds`
+ * after the first, ends the worker at once (V8 can stop any JavaScript loop), and the
+ * main thread then writes the manifest itself from the progress the worker last
+ * published. Writing the checkpoint is not part of the grace period.
  */
 
 export interface SuperviseOptions {
-  readonly file: string;
+  /** Run a scenario file, or resume the run in a folder. */
+  readonly task: WorkerInput['task'];
   readonly out?: string;
   readonly force?: boolean;
   readonly seed?: number;
   readonly set?: readonly string[];
+  readonly checkpointEvery?: number;
   readonly graceSeconds: number;
 }
 
@@ -33,6 +36,8 @@ export interface PhaseEvent {
   readonly dir: string;
   readonly size: number;
   readonly total: number;
+  /** The cycle the run (re)started from. */
+  readonly from: number;
   readonly engine: 'cycle' | 'event';
   /** Progress as the worker last published it (cheap: reads shared memory). */
   readonly progress: () => Committed;
@@ -42,6 +47,8 @@ export interface SuperviseHooks {
   readonly onPhase?: (event: PhaseEvent) => void;
   /** A signal arrived; `atOnce` when it ends the run now rather than after the cycle. */
   readonly onSignal?: (signal: HandledSignal, atOnce: boolean) => void;
+  /** The run stopped after a cycle and is writing its checkpoint. */
+  readonly onCheckpointing?: (signal: HandledSignal, cycle: number) => void;
 }
 
 export type Supervised =
@@ -65,6 +72,8 @@ export type Supervised =
     readonly internal?: string;
     /** The worker did not stop when told (blocked in a system call): the process cannot exit normally. */
     readonly stuck: boolean;
+    /** The cycle (period) of the run's checkpoint, if it has one to resume from. */
+    readonly checkpointCycle: number | null;
   };
 
 /** How long a terminated worker may take to stop before the process is ended without it (stuck). */
@@ -74,8 +83,8 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
   const shared = sharedState();
   const nonce = randomUUID();
   const input: WorkerInput = {
-    file: options.file, out: options.out, force: options.force, seed: options.seed, set: options.set, nonce,
-    flags: shared.flags, numbers: shared.numbers,
+    task: options.task, out: options.out, force: options.force, seed: options.seed, set: options.set,
+    checkpointEvery: options.checkpointEvery, nonce, flags: shared.flags, numbers: shared.numbers,
   };
   const worker = new Worker(new URL('./run-worker.js', import.meta.url), { workerData: input });
 
@@ -92,6 +101,8 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
     let graceTimer: NodeJS.Timeout | undefined;
     let stuckTimer: NodeJS.Timeout | undefined;
     let finished = false;
+    /** The worker stopped after a cycle and is writing its checkpoint. */
+    let checkpointing = false;
     const unit = () => (engine === 'event' ? 'period' : 'cycle');
 
     const endWorker = () => {
@@ -110,7 +121,9 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
       const first = firstSignal === undefined;
       if (!first) {
         hooks.onSignal?.(signal, true);
-        terminate(`killed: a second signal (${signal}) came before the ${unit()} ended`);
+        terminate(checkpointing
+          ? `killed: a second signal (${signal}) came while the checkpoint was written`
+          : `killed: a second signal (${signal}) came before the ${unit()} ended`);
         return;
       }
       firstSignal = signal;
@@ -131,6 +144,13 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
     for (const signal of handledSignals) process.on(signal, onSignal);
 
     worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'checkpointing') {
+        // The cycle is over: the grace period was for it; a second signal still ends the run at once.
+        clearTimeout(graceTimer);
+        checkpointing = true;
+        if (firstSignal !== undefined && killedBecause === undefined) hooks.onCheckpointing?.(firstSignal, message.cycle);
+        return;
+      }
       if (message.type !== 'phase') {
         report = message;
         // Its work is done: a timer or socket a plug-in left open must not keep it (and the process) alive.
@@ -186,6 +206,7 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
         : 1;
       return {
         kind: 'ended', dir, engine, status, error, interruptedBy, exitCode, stuck, internal,
+        checkpointCycle: final?.checkpoint?.cycle ?? null,
         cycles: final?.cycles_completed ?? done?.cycles ?? readProgress(shared).cycles,
         wallSeconds: final?.wall_seconds ?? done?.wallSeconds ?? 0,
       };

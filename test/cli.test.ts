@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { openCheckpoint, writeCheckpoint } from '../src/output/checkpoint.js';
+import { runScenario } from '../src/run.js';
+import { pcsimVersion } from '../src/version.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pcsim-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,7 +98,20 @@ describe('pcsim command line, on bad input', () => {
 
   it('rejects an unknown command, suggesting the one meant', () => {
     expectOneLineError(pcsim('valdate', 'x.yaml'), 'unknown command "valdate" (did you mean validate?)');
-    expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, validate, list, schema)');
+    expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, resume, validate, list, schema)');
+  });
+
+  it('rejects a --checkpoint-every that is not a whole number of cycles, at least 1', () => {
+    const path = file('good5.yaml', good);
+    for (const every of ['0', '1.5']) {
+      expectOneLineError(pcsim('run', path, '--out', join(dir, 'never'), '--checkpoint-every', every), `--checkpoint-every: expected a whole number of cycles, at least 1, found ${Number(every)}`);
+    }
+    expectOneLineError(pcsim('run', path, '--checkpoint-every', '1', '--checkpoint-every', '2'), '--checkpoint-every: expected one value, found 2');
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+
+  it('rejects resume without a folder', () => {
+    expectOneLineError(pcsim('resume'), 'resume: name the folder of a run (pcsim resume <dir>)');
   });
 
   it('rejects --set with no value, and a second scenario', () => {
@@ -169,5 +185,56 @@ describe('pcsim command line', () => {
     expect(result.code).toBe(0);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('completed: 2 cycles');
+  });
+});
+
+describe('pcsim resume', () => {
+  /** A run of `good` stopped after its first cycle, as a signal stops it; its scenario file and folder. */
+  async function stopped(name: string) {
+    const scenario = file(`${name}.yaml`, good.replace('cycles: 2', 'cycles: 6'));
+    const out = join(dir, name);
+    await runScenario(scenario, { out, shouldStop: () => 'SIGTERM' });
+    return { scenario, out };
+  }
+
+  it('continues a stopped run to the end, to the metrics.csv of a run never stopped', async () => {
+    const { scenario, out } = await stopped('resumable');
+    const result = pcsim('resume', out, '--checkpoint-every', '2');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^pcsim: completed: 6 cycles in [\d.]+ s; results in /);
+    expect(pcsim('run', scenario, '--out', join(dir, 'whole')).code).toBe(0);
+    expect(readFileSync(join(out, 'metrics.csv'), 'utf8')).toBe(readFileSync(join(dir, 'whole', 'metrics.csv'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ status: 'completed', checkpoint_every: 2, checkpoint: { cycle: 4 }, resumes: [{ from_cycle: 0 }] });
+  });
+
+  it('writes checkpoints with run --checkpoint-every', () => {
+    const out = join(dir, 'every');
+    expect(pcsim('run', file('every.yaml', good.replace('cycles: 2', 'cycles: 7')), '--out', out, '--checkpoint-every', '3').code).toBe(0);
+    expect(openCheckpoint(join(out, 'checkpoint')).header.cycle).toBe(6);
+  });
+
+  it('refuses, in one line with exit code 2, a completed run', () => {
+    const out = join(dir, 'done');
+    expect(pcsim('run', file('done.yaml', good), '--out', out).code).toBe(0);
+    expectOneLineError(pcsim('resume', out), `${out}: holds a completed run: there is nothing to resume`);
+  });
+
+  it('refuses, in one line with exit code 2, a checkpoint another version of pcsim wrote', async () => {
+    const { out } = await stopped('old');
+    const path = join(out, 'checkpoint');
+    const checkpoint = openCheckpoint(path);
+    writeCheckpoint(out, { ...checkpoint.header, pcsim: '0.0.1' }, checkpoint.readSections());
+    expectOneLineError(pcsim('resume', out), `${path}: was written by pcsim 0.0.1; this is pcsim ${pcsimVersion}, which cannot resume it (use pcsim 0.0.1)`);
+  });
+
+  it('refuses, in one line with exit code 2, a scenario that changed since the checkpoint, or is gone', async () => {
+    const { scenario, out } = await stopped('changed');
+    const text = readFileSync(scenario, 'utf8');
+    writeFileSync(scenario, text.replace('cache: 8', 'cache: 9'));
+    expectOneLineError(pcsim('resume', out), `${scenario}: has changed since the checkpoint (run id `, '): resuming needs the scenario as it was');
+    renameSync(scenario, `${scenario}.moved`);
+    expectOneLineError(pcsim('resume', out), `${out}: cannot resume: the scenario file ${scenario} is gone`);
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'))).toMatchObject({ status: 'interrupted', resumes: [] });
   });
 });

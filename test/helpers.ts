@@ -1,5 +1,6 @@
 import { Simulation } from '../src/engine/simulation.js';
 import type { Registry } from '../src/engine/registry.js';
+import { builtinRegistry } from '../src/builtins.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ export function scenarioFile(scenario: Record<string, unknown>, name = 'scenario
 
 /** Loads a scenario object (validated like a file) and builds its simulation; `registry` adds types to resolve. */
 export async function simulate(scenario: Record<string, unknown>, registry?: Registry): Promise<Simulation> {
-  const { scenario: resolved, registry: resolvedRegistry } = await loadScenario(scenarioFile(scenario), { registry });
+  const { scenario: resolved, registry: resolvedRegistry } = await loadScenario(scenarioFile(scenario), { registry: registry ?? builtinRegistry() });
   return new Simulation(resolved, resolvedRegistry);
 }
 

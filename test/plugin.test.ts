@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runScenario } from '../src/run.js';
-import { loadScenario } from '../src/scenario/load.js';
+import { loadScenario } from '../src/index.js';
 import { scenarioFile } from './helpers.js';
 import { readmeExample } from './readme-example.js';
 

@@ -1,4 +1,4 @@
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,9 @@ describe('runs', () => {
     expect(manifest.wall_seconds).toBeGreaterThanOrEqual(manifest.setup_seconds);
     expect(typeof manifest.started).toBe('string');
     expect(manifest).toMatchObject({ pid: process.pid, host: expect.any(String), nonce: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    // No --checkpoint-every, and a run that completes: no checkpoint.
+    expect(manifest).toMatchObject({ checkpoint_every: null, checkpoint: null, resumes: [] });
+    expect(existsSync(join(dir, 'checkpoint'))).toBe(false);
   });
 
   it('stop after the current cycle when shouldStop() says so, keeping every finished cycle', async () => {
@@ -90,7 +93,7 @@ describe('runs', () => {
     const result = await runScenario(scenarioFile(small), { out: dir, shouldStop: () => ++asked > 3 && 'SIGTERM' });
     expect(result.status).toBe('interrupted');
     const manifest = manifestIn(dir);
-    expect(manifest).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', cycles_completed: 3, error: null });
+    expect(manifest).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', cycles_completed: 3, error: null, checkpoint: { cycle: 3 } });
     expect(rowsIn(dir).at(-1)![2]).toBe('3');
   });
 });

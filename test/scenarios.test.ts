@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Simulation } from '../src/engine/simulation.js';
-import { loadScenario } from '../src/scenario/load.js';
+import { loadScenario } from '../src/index.js';
 
 const shipped = readdirSync('scenarios').filter((file) => file.endsWith('.yaml'));
 

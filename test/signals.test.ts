@@ -2,6 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
+import { openCheckpoint } from '../src/output/checkpoint.js';
+import { writeTallyPlugin } from './checkpoint-plugin.js';
 import { writeFaultyPlugin } from './faulty-plugin.js';
 import { scenarioFile, tempDir } from './helpers.js';
 
@@ -19,7 +21,12 @@ const long = {
 
 /** Starts `pcsim run`; a test that fails midway must not leave the run spinning, so it is killed when the test ends. */
 function start(test: TestContext, file: string, out: string, ...options: string[]) {
-  const child = spawn(process.execPath, ['bin/pcsim.js', 'run', file, '--out', out, ...options], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return startPcsim(test, ['run', file, '--out', out, ...options]);
+}
+
+/** Starts `pcsim` with these arguments (and extra environment variables). */
+function startPcsim(test: TestContext, args: readonly string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['bin/pcsim.js', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   test.onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -219,5 +226,83 @@ describe('pcsim run, ending', () => {
     expect([code, signal]).toEqual([null, 'SIGINT']);
     expect(stderr).toContain('nothing was written');
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+/*
+ * Checkpoint and resume under signals. The scenarios are shipped ones, shrunk with
+ * --set, plus the `pace` observer (test/checkpoint-plugin.ts), which sleeps 50 ms a
+ * cycle in the run that is signalled (PCSIM_TEST_PACE_MS) and not at all otherwise:
+ * the signal comes long before that run could end, and the rest is quick.
+ */
+describe('pcsim run, signalled, then resumed', () => {
+  const plugin = writeTallyPlugin(tempDir());
+  const paced = { PCSIM_TEST_PACE_MS: '50' };
+  const scenarios = {
+    cycle: ['scenarios/cyclon.yaml', 'size=1000', 'cycles=50', 'observers.overlay.sample=100'],
+    // Latency 10-100 ms with 1 s periods: shuffles in flight at every period's end.
+    event: ['scenarios/event-cyclon.yaml', 'size=1000', 'cycles=50', 'observers.overlay.every=1', 'observers.overlay.sample=100'],
+  };
+  const runArgs = ([file, ...set]: readonly string[]) => [
+    file, ...[...set, `plugins.0=${plugin}`, 'observers.pace={type: pace, ms: 0}'].flatMap((value) => ['--set', value]),
+  ];
+  const pcsim = (...args: string[]) => spawnSync(process.execPath, ['bin/pcsim.js', ...args], { encoding: 'utf8' });
+  /** metrics.csv of the run uninterrupted. */
+  const reference = (scenario: readonly string[]) => {
+    const out = join(tempDir(), 'reference');
+    expect(pcsim('run', ...runArgs(scenario), '--out', out).status).toBe(0);
+    return csvIn(out);
+  };
+  const hasManifest = (out: string, condition: (manifest: any) => boolean) => () => existsSync(join(out, 'manifest.json')) && condition(manifestIn(out));
+
+  it.for(['cycle', 'event'] as const)('by SIGTERM leaves a checkpoint from which pcsim resume completes with the same metrics.csv (%s engine)', async (engine, test) => {
+    const out = join(tempDir(), 'out');
+    const run = startPcsim(test, ['run', ...runArgs(scenarios[engine]), '--out', out], paced);
+    await until(run, hasManifest(out, (manifest) => manifest.cycles_completed >= 2), 'two cycles in the manifest');
+    run.child.kill('SIGTERM');
+    const { code, stderr } = await run.exited;
+    expect(code, stderr).toBe(143);
+    const stopped = manifestIn(out);
+    expect(stopped).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', error: null, checkpoint: { file: 'checkpoint', cycle: stopped.cycles_completed } });
+    expect(stopped.cycles_completed).toBeLessThan(50);
+    expect(stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`; to go on from ${engine === 'event' ? 'period' : 'cycle'} ${stopped.cycles_completed}: pcsim resume ${out}$`))]);
+    expect(openCheckpoint(join(out, 'checkpoint')).header).toMatchObject({ cycle: stopped.cycles_completed, csv_bytes: stopped.csv_bytes });
+
+    const resumed = pcsim('resume', out);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/^pcsim: completed: 50 (cycles|periods) in /);
+    expect(csvIn(out)).toBe(reference(scenarios[engine]));
+    expect(manifestIn(out)).toMatchObject({ status: 'completed', cycles_completed: 50, resumes: [{ from_cycle: stopped.cycles_completed }] });
+  });
+
+  it('by SIGINT, and its resume by SIGTERM, then resumed again to the same metrics.csv', async (test) => {
+    const out = join(tempDir(), 'out');
+    const run = startPcsim(test, ['run', ...runArgs(scenarios.cycle), '--out', out], paced);
+    await until(run, hasManifest(out, (manifest) => manifest.cycles_completed >= 2), 'two cycles in the manifest');
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(130);
+    const first = manifestIn(out).checkpoint.cycle;
+    const resume = startPcsim(test, ['resume', out], paced);
+    await until(resume, hasManifest(out, (manifest) => manifest.resumes.length === 1 && manifest.cycles_completed >= first + 2), 'two cycles resumed');
+    resume.child.kill('SIGTERM');
+    expect((await resume.exited).code).toBe(143);
+    const second = manifestIn(out);
+    expect(second).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', checkpoint: { cycle: second.cycles_completed } });
+    expect(pcsim('resume', out).status).toBe(0);
+    expect(csvIn(out)).toBe(reference(scenarios.cycle));
+    expect(manifestIn(out).resumes.map((part: { from_cycle: number }) => part.from_cycle)).toEqual([first, second.cycles_completed]);
+  });
+
+  it('keeps the last periodic checkpoint when the grace period runs out and the run is ended at once', async (test) => {
+    const out = join(tempDir(), 'out');
+    const run = start(test, faultyScenario({ spin: { type: 'spin', from: 5 } }), out, '--checkpoint-every', '2', '--grace', '0.3');
+    await until(run, hasManifest(out, (manifest) => manifest.checkpoint?.cycle === 4), 'the checkpoint of cycle 4');
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(143);
+    expect(manifestIn(out)).toMatchObject({
+      status: 'interrupted', cycles_completed: 4, checkpoint: { cycle: 4 }, error: 'killed: the cycle did not end within 0.3 s of SIGTERM',
+    });
+    expect(openCheckpoint(join(out, 'checkpoint')).header.cycle).toBe(4);
+    expect(existsSync(join(out, 'checkpoint.tmp'))).toBe(false);
   });
 });

@@ -10,10 +10,10 @@
 //   node experiments/perf/event-ab.mjs .ab-old .ab-new [--size 1000000] [--periods 8]
 //
 // Build folders must sit inside the project so that node_modules resolves.
-// Prints each build's median M events/s and the median of B/A per turn.
+// Prints each build's median M events/s and the median of B/A per turn; appends to results/perf/event-ab.tsv.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { median, option } from './report.mjs';
+import { median, option, report } from './report.mjs';
 
 const [a, b] = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith('--') && !all[i - 1]?.startsWith('--'));
 if (!a || !b) throw new Error('usage: event-ab.mjs <build A> <build B> [--size N] [--periods P]');
@@ -22,8 +22,9 @@ const periods = Number(option('periods', 8));
 const scenarioFile = fileURLToPath(new URL('../../scenarios/event-aggregation.yaml', import.meta.url));
 
 async function start(dist) {
-  const { loadScenario, Simulation } = await import(pathToFileURL(path.resolve(dist, 'index.js')).href);
+  const { loadScenario, Simulation, builtinRegistry } = await import(pathToFileURL(path.resolve(dist, 'index.js')).href);
   const { scenario, registry } = await loadScenario(scenarioFile, {
+    registry: builtinRegistry(),
     set: [`size=${size}`, `cycles=${periods + 2}`, 'transport.latency={model: uniform, min: 10, max: 100}', 'observers={}'],
   });
   const simulation = new Simulation(scenario, registry);
@@ -48,6 +49,8 @@ for (let i = 0; i < periods; i++) {
   rates.b.push(y);
   rates.ratio.push(y / x);
 }
-console.log(`A ${a}: ${median(rates.a).toFixed(2)} M events/s`);
-console.log(`B ${b}: ${median(rates.b).toFixed(2)} M events/s`);
-console.log(`B/A: median ${median(rates.ratio).toFixed(3)} (per turn: ${rates.ratio.map((r) => r.toFixed(2)).join(' ')})`);
+console.log(`B/A per turn: ${rates.ratio.map((r) => r.toFixed(2)).join(' ')}`);
+report('event-ab', [{
+  size, periods, a, b,
+  a_m_events_per_s: median(rates.a).toFixed(2), b_m_events_per_s: median(rates.b).toFixed(2), b_over_a: median(rates.ratio).toFixed(3),
+}]);

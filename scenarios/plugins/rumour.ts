@@ -12,7 +12,8 @@ export class Rumour {
   private peers!: Linkable;
 
   constructor(private readonly ctx: ProtocolContext, private readonly params: z.infer<typeof rumourParams>) {
-    this.informed = new Uint8Array(ctx.store.capacity);
+    // Declared: checkpoints save it, and resuming puts it back.
+    this.informed = ctx.state.array('informed', new Uint8Array(ctx.store.capacity));
   }
 
   init(): void {
@@ -24,7 +25,7 @@ export class Rumour {
   step(slot: number): void {
     if (!this.informed[slot]) return;
     const id = this.peers.samplePeer(slot, this.ctx.random); // a node id, or -1
-    const peer = this.ctx.store.slotOf(id);                   // its slot, or -1 once it has left
+    const peer = this.ctx.contact(slot, id); // its slot, or -1: it has left, or a partition cuts it off
     if (peer >= 0) this.informed[peer] = 1;
   }
 

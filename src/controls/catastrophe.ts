@@ -18,12 +18,12 @@ export const catastrophe = defineControl({
   check: (p, scenario) => [...withinRun('at', p.at, scenario), ...checkSelect(p)],
   create: (ctx, p) => {
     const values = rankingValues(ctx, p);
-    let done = false;
+    const run = ctx.state.values('run', { done: false as boolean });
     return {
       execute(cycle) {
         // At the first run at or after `at` (in the event engine, runs need not fall on whole cycles).
-        if (done || cycle < p.at) return;
-        done = true;
+        if (run.done || cycle < p.at) return;
+        run.done = true;
         const { store, membership, random } = ctx;
         const victims = new Int32Array(store.size);
         const n = store.copyLiveSlots(victims);

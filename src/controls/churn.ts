@@ -31,7 +31,7 @@ export const churn = defineControl({
   ],
   create: (ctx, p) => {
     const values = rankingValues(ctx, p);
-    let ranked = new Int32Array(0);
+    let ranked = new Int32Array(0); // scratch for one call
     return {
       execute() {
         const { store, membership, random } = ctx;

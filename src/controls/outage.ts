@@ -22,20 +22,20 @@ export const outage = defineControl({
   create: (ctx, p) => {
     const regions = new Set(Array.isArray(p.region) ? p.region : [p.region]);
     const values = declaredAttribute(ctx.store, p.attribute, `controls.${ctx.name}.attribute`);
-    let down: number[] = [];
-    let phase: 'before' | 'down' | 'over' = 'before';
+    // `down`: the slots this control took down, in the order they return.
+    const run = ctx.state.values('run', { phase: 'before' as 'before' | 'down' | 'over', down: [] as number[] });
     return {
       execute(cycle) {
         const { store, membership } = ctx;
-        if (phase === 'before' && cycle >= p.at) {
-          phase = 'down';
-          for (let i = 0; i < store.size; i++) if (regions.has(values[store.liveSlot(i)])) down.push(store.liveSlot(i));
-          for (const slot of down) membership.suspend(slot, 'fail');
-        } else if (phase === 'down' && p.back !== undefined && cycle >= p.back) {
-          phase = 'over';
+        if (run.phase === 'before' && cycle >= p.at) {
+          run.phase = 'down';
+          for (let i = 0; i < store.size; i++) if (regions.has(values[store.liveSlot(i)])) run.down.push(store.liveSlot(i));
+          for (const slot of run.down) membership.suspend(slot, 'fail');
+        } else if (run.phase === 'down' && p.back !== undefined && cycle >= p.back) {
+          run.phase = 'over';
           // Nodes removed for good meanwhile (by other churn) stay gone.
-          for (const slot of down) if (store.offline[slot]) membership.resume(slot);
-          down = [];
+          for (const slot of run.down) if (store.offline[slot]) membership.resume(slot);
+          run.down = [];
         }
       },
     };

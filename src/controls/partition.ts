@@ -38,15 +38,15 @@ export const partition = defineControl({
   ],
   create: (ctx, p) => {
     const values = declaredAttribute(ctx.store, p.attribute, `controls.${ctx.name}.attribute`);
-    let phase: 'before' | 'split' | 'healed' = 'before';
+    const run = ctx.state.values('run', { phase: 'before' as 'before' | 'split' | 'healed' });
     return {
       execute(cycle) {
-        if (phase === 'before' && cycle >= p.start) {
-          phase = 'split';
+        if (run.phase === 'before' && cycle >= p.start) {
+          run.phase = 'split';
           ctx.network.partition(values, p.groups);
         }
-        if (phase === 'split' && p.end !== undefined && cycle >= p.end) {
-          phase = 'healed';
+        if (run.phase === 'split' && p.end !== undefined && cycle >= p.end) {
+          run.phase = 'healed';
           ctx.network.heal();
         }
       },

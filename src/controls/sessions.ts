@@ -27,17 +27,27 @@ class Sessions {
   private readonly resting: Uint8Array;
   /** slot -> start of its node's current ON period, in cycles. */
   private readonly since: Float64Array;
-  /** Return times of nodes that left and come back as new nodes (returnAs: new), unordered. */
-  private arrivals: number[] = [];
-  /** Lengths (in the distribution's unit) of completed ON periods, up to `record` of them. */
-  readonly completed: number[] = [];
+  /** Declared values, restored in place: always read through this object. */
+  private readonly lists: {
+    /** Return times of nodes that left and come back as new nodes (returnAs: new), unordered. */
+    arrivals: number[];
+    /** Lengths (in the distribution's unit) of completed ON periods, up to `record` of them. */
+    completed: number[];
+  };
 
   constructor(private readonly ctx: Context, private readonly p: SessionParams) {
-    this.until = new Float64Array(ctx.store.capacity);
-    this.since = new Float64Array(ctx.store.capacity);
-    this.owner = new Int32Array(ctx.store.capacity).fill(-1);
-    this.resting = new Uint8Array(ctx.store.capacity);
+    const { capacity } = ctx.store;
+    this.until = ctx.state.array('until', new Float64Array(capacity));
+    this.since = ctx.state.array('since', new Float64Array(capacity));
+    this.owner = ctx.state.array('owner', new Int32Array(capacity).fill(-1));
+    this.resting = ctx.state.array('resting', new Uint8Array(capacity));
+    this.lists = ctx.state.values('lists', { arrivals: [], completed: [] });
     if (p.scaleBy) declaredAttribute(ctx.store, p.scaleBy, `controls.${ctx.name}.scaleBy`);
+  }
+
+  /** Lengths (in the distribution's unit) of completed ON periods, up to `record` of them. */
+  get completed(): readonly number[] {
+    return this.lists.completed;
   }
 
   init(): void {
@@ -59,9 +69,10 @@ class Sessions {
         this.startSession(slot, returnAt);
       }
     }
-    if (this.arrivals.length > 0) {
-      const due = this.arrivals.filter((t) => t <= cycle).sort((a, b) => a - b);
-      this.arrivals = this.arrivals.filter((t) => t > cycle);
+    const { arrivals } = this.lists;
+    if (arrivals.length > 0) {
+      const due = arrivals.filter((t) => t <= cycle).sort((a, b) => a - b);
+      this.lists.arrivals = arrivals.filter((t) => t > cycle);
       for (const t of due) if (store.freeSlots > 0) this.startSession(membership.join(), t);
     }
   }
@@ -69,7 +80,8 @@ class Sessions {
   private endSession(slot: number): void {
     const { membership } = this.ctx;
     const end = this.until[slot];
-    if (this.completed.length < this.p.record) this.completed.push((end - this.since[slot]) * this.p.unit);
+    const { completed } = this.lists;
+    if (completed.length < this.p.record) completed.push((end - this.since[slot]) * this.p.unit);
     const offFor = this.p.off ? this.draw(this.p.off, slot) : Infinity;
     if (this.p.returnAs === 'same' && offFor < Infinity) {
       membership.suspend(slot, 'leave');
@@ -78,7 +90,7 @@ class Sessions {
     } else {
       membership.leave(slot, 'leave');
       this.owner[slot] = -1;
-      if (offFor < Infinity) this.arrivals.push(end + offFor);
+      if (offFor < Infinity) this.lists.arrivals.push(end + offFor);
     }
   }
 

@@ -22,8 +22,9 @@ class TraceReplay {
   private readonly trace: AvailabilityTrace;
   /** Up and down events sorted by time (downs first at equal times, then by node): [time, node, up]. */
   private readonly events: [number, number, boolean][];
-  private next = 0;
-  /** Traced node -> its slot. */
+  /** The next event to apply. */
+  private readonly cursor: { next: number };
+  /** Traced node -> its slot (the initial nodes': init derives it alike in every run, so it needs no saving). */
   private readonly slotOf: Int32Array;
   /** Traced node -> number of its intervals covering the current time (overlaps allowed). */
   private readonly cover: Int32Array;
@@ -42,7 +43,8 @@ class TraceReplay {
     }
     this.events.sort((a, b) => a[0] - b[0] || Number(a[2]) - Number(b[2]) || a[1] - b[1]);
     this.slotOf = new Int32Array(this.trace.nodes.length);
-    this.cover = new Int32Array(this.trace.nodes.length);
+    this.cover = ctx.state.array('cover', new Int32Array(this.trace.nodes.length));
+    this.cursor = ctx.state.values('cursor', { next: 0 });
   }
 
   init(): void {
@@ -60,9 +62,10 @@ class TraceReplay {
   /** Applies every event at or before trace time `time`. */
   private advance(time: number): void {
     const { store, membership } = this.ctx;
-    const initial = this.next === 0 && time === 0;
-    while (this.next < this.events.length && this.events[this.next][0] <= time) {
-      const [, node, up] = this.events[this.next++];
+    const { cursor, events } = this;
+    const initial = cursor.next === 0 && time === 0;
+    while (cursor.next < events.length && events[cursor.next][0] <= time) {
+      const [, node, up] = events[cursor.next++];
       const slot = this.slotOf[node];
       if (up) {
         if (this.cover[node]++ === 0 && !initial && store.offline[slot]) membership.resume(slot);

@@ -1,4 +1,4 @@
-import { EventQueue } from './event-queue.js';
+import { EventQueue, type EventQueueSnapshot } from './event-queue.js';
 import type { Network } from './network.js';
 import type { NodeStore } from './node-store.js';
 import type { ProtocolInstance, Transport } from './protocol.js';
@@ -37,7 +37,7 @@ export const MAX_EVENT_PROTOCOLS = 16;
  * periodic timers, and the Transport each protocol sends through.
  */
 export class EventLoop {
-  readonly queue: EventQueue;
+  queue: EventQueue;
   readonly model: TransportModel;
   /** Events handled so far (for the manifest and for events/s). */
   processed = 0;
@@ -111,6 +111,26 @@ export class EventLoop {
     this.restarted[slot >> 5] |= 1 << slot;
   }
 
+  /** Pending events and timer generations, for checkpoints (arrays are views: write them out at once). */
+  save(): Record<string, unknown> {
+    const { times, sequences, kinds, destinations, senders, payloads, ...queue } = this.queue.snapshot();
+    return {
+      queue, times, sequences, kinds, destinations, senders, payloads,
+      timerWords: this.timerWords, restarted: this.restarted, processed: this.processed,
+      transport: this.model.save(),
+    };
+  }
+
+  restore(saved: Record<string, any>): void {
+    const { times, sequences, kinds, destinations, senders, payloads } = saved;
+    const snapshot: EventQueueSnapshot = { ...saved.queue, times, sequences, kinds, destinations, senders, payloads };
+    this.queue = EventQueue.fromSnapshot(snapshot, { capacity: Math.max(1024, this.store.capacity * 4) });
+    this.timerWords.set(saved.timerWords);
+    this.restarted.set(saved.restarted);
+    this.processed = saved.processed;
+    this.model.restore(saved.transport);
+  }
+
   /** Handles every event due at or before `time`, keeping the clock at each event's time. */
   runUntil(time: number): void {
     const queue = this.queue;
@@ -144,6 +164,7 @@ export class EventLoop {
         if (((restarted[slot >> 5] >>> slot) & 1) === 1 && generation !== timerWords[2 * slot]) continue; // a former life's timer
         this.currentSlot = slot;
         this.currentId = store.slotsAreIds ? slot : timerWords[2 * slot + 1];
+        protocol.beginCycle?.();
         if (protocol.onTimer) protocol.onTimer(slot);
         else protocol.step(slot);
         this.currentSlot = -1;
@@ -160,9 +181,11 @@ export class EventLoop {
       } else if (sub >= MESSAGE) {
         this.currentSlot = slot;
         this.currentId = id;
+        protocol.beginCycle?.();
         protocol.onMessage!(slot, sub - MESSAGE, queue.sender, queue.payload);
         this.currentSlot = -1;
       } else {
+        protocol.beginCycle?.();
         protocol.onTimeout?.(slot, sub - TIMEOUT, queue.payload);
       }
     }

@@ -168,6 +168,36 @@ export class NodeStore {
     return values;
   }
 
+  /** The whole store as plain data, for checkpoints (arrays are views: write them out at once). */
+  save(): Record<string, unknown> {
+    const saved: Record<string, unknown> = {
+      idOf: this.idOf, alive: this.alive, offline: this.offline, joinedAt: this.joinedAt,
+      slotOfId: this.slotOfId.subarray(0, this.nextId), idMapLength: this.slotOfId.length,
+      nextId: this.nextId, everySlotIsItsId: this.everySlotIsItsId,
+      live: this.live.subarray(0, this.liveCount), livePosition: this.livePosition, liveBits: this.liveBits,
+      free: this.free.subarray(0, this.freeCount), attributes: [...this.attributes.keys()],
+    };
+    for (const [name, values] of this.attributes) saved[`attribute:${name}`] = values;
+    return saved;
+  }
+
+  /** Puts back what `save` gave, in place (a store of the same capacity and attributes). */
+  restore(saved: Record<string, any>): void {
+    const names = [...this.attributes.keys()];
+    if (saved.attributes.join('\0') !== names.join('\0')) throw new Error(`node store: expected attributes ${names.join(', ')}, found ${saved.attributes.join(', ')}`);
+    if (saved.idOf.length !== this.capacity) throw new Error(`node store: expected room for ${this.capacity} nodes, found ${saved.idOf.length}`);
+    for (const key of ['idOf', 'alive', 'offline', 'joinedAt', 'livePosition', 'liveBits'] as const) this[key].set(saved[key]);
+    for (const [name, values] of this.attributes) values.set(saved[`attribute:${name}`]);
+    this.slotOfId = new Int32Array(saved.idMapLength).fill(-1);
+    this.slotOfId.set(saved.slotOfId);
+    this.nextId = saved.nextId;
+    this.everySlotIsItsId = saved.everySlotIsItsId;
+    this.live.set(saved.live);
+    this.liveCount = saved.live.length;
+    this.free.set(saved.free);
+    this.freeCount = saved.free.length;
+  }
+
   private growIdMap(): void {
     const grown = new Int32Array(this.slotOfId.length * 2).fill(-1);
     grown.set(this.slotOfId);

@@ -54,6 +54,13 @@ export class UniformObservations implements ObserverInstance {
     for (let i = 0; i < names.length; i++) emit(names[i], values[i]);
   }
 
+  /** Resume: the metrics the observer had when the checkpoint was taken (null: none observed yet). */
+  restoreMetrics(names: readonly string[] | null): void {
+    if (names === null || this.declared) return;
+    this.position.clear();
+    this.fix(names, 'emitted');
+  }
+
   private fix(names: readonly string[], how: 'declares' | 'emitted'): void {
     for (const [i, name] of names.entries()) {
       // At creation the caller names the observer; during the run the message must.

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Network } from './network.js';
 import type { NodeStore } from './node-store.js';
 import type { Random } from './random.js';
+import type { StateDeclarations } from './state.js';
 
 /**
  * The plug-in interfaces. A protocol, an observer and a control are each a
@@ -48,8 +49,20 @@ export interface Context {
   protocol(protocolName: string): ProtocolInstance;
   /** Membership changes, for controls (churn, failures): they keep every protocol informed. */
   readonly membership: Membership;
-  /** Reachability between nodes (partitions): protocols check it before an exchange when `partitioned`. */
+  /** Reachability between nodes (partitions), to read; exchanges go through `contact`. */
   readonly network: Network;
+  /**
+   * The state that lasts between steps, declared so that checkpoints save it and resume
+   * restores it: per-node typed arrays, plain values, pools of message records.
+   */
+  readonly state: StateDeclarations;
+  /**
+   * The slot of node `peer` if the node in slot `from` can exchange with it now; -1 if
+   * the peer has left or is offline, or a partition separates them. A cycle-driven
+   * exchange resolves its peer through this, never by looking the id up itself: the
+   * engine decides who can reach whom.
+   */
+  contact(from: number, peer: number): number;
 }
 
 /** The event-driven engine's messaging, as one protocol instance sees it. */
@@ -124,13 +137,24 @@ interface Definition<P, I, C extends Context> {
   create(context: C, params: P): I;
 }
 
-export interface ProtocolInstance {
+/**
+ * What every protocol provides: a cycle step, or (event engine) message handlers, plus
+ * the life-cycle hooks it needs. Its state is declared through `ctx.state`. The
+ * optional speed-ups (BatchedStep, Prefetching) are capabilities apart: each must
+ * change no result, which the contract suite checks for every registered protocol.
+ */
+export interface Protocol {
   /** Sets up initial state for every live node (the initial overlay, initial values). */
   init?(): void;
   /** One node's work for one cycle (PeerSim's CDProtocol.nextCycle). */
   step(slot: number): void;
-  /** Optional fast path: the same as calling step(order[i]) for from <= i < to, in one tight loop. */
-  stepAll?(order: Int32Array, from: number, to: number): void;
+  /**
+   * Work for all the protocol's nodes at once at a synchronised instant (an epoch
+   * restart), not on behalf of one node: called before the cycle's first step, and in
+   * the event engine before each timer or message it handles (once per cycle is its own
+   * business: the cycle is `ctx.clock.cycle`).
+   */
+  beginCycle?(): void;
   /**
    * A node joined mid-run (its attributes are set): give it initial state (e.g. bootstrap
    * its cache). `returning` is true for an offline node coming back with its old state.
@@ -150,19 +174,29 @@ export interface ProtocolInstance {
   onTimeout?(slot: number, kind: number, payload: number): void;
   /** Event engine: a message (kind >= 0) or timeout (kind -1) was dropped because its node left: free its payload. */
   onUndelivered?(kind: number, payload: number): void;
-  /**
-   * Event engine, optional: reads early what handling an upcoming event at `slot`
-   * will touch (`message` -1: its timer; else the message kind, its sender's id and its
-   * payload), so
-   * that the cache misses of several events overlap. Returns any number read (the
-   * engine keeps their sum, so the reads are not optimised away); changes nothing.
-   */
-  prefetch?(slot: number, message: number, from: number, payload: number): number;
   /** Present when the protocol is a neighbour source for others. */
   readonly linkable?: Linkable;
-  /** Plain snapshot of the instance's state (typed arrays and numbers), for checkpoints. */
-  snapshot?(): Record<string, unknown>;
 }
+
+/** Capability: a batched cycle step, for speed. It must give exactly what step(order[i]) for each i would. */
+export interface BatchedStep {
+  /** The same as calling step(order[i]) for from <= i < to, in one tight loop. */
+  stepAll(order: Int32Array, from: number, to: number): void;
+}
+
+/** Capability: early reads in the event engine, for speed. It must change nothing. */
+export interface Prefetching {
+  /**
+   * Reads early what handling an upcoming event at `slot` will touch (`message` -1: its
+   * timer; else the message kind, its sender's id and its payload), so that the cache
+   * misses of several events overlap. Returns any number read (the engine keeps their
+   * sum, so the reads are not optimised away).
+   */
+  prefetch(slot: number, message: number, from: number, payload: number): number;
+}
+
+/** A protocol instance as the engine holds it: the contract plus any capabilities. */
+export type ProtocolInstance = Protocol & Partial<BatchedStep> & Partial<Prefetching>;
 
 export interface ObserverInstance {
   /**

@@ -4,13 +4,14 @@ import { EventLoop } from './event-loop.js';
 import { NodeStore } from './node-store.js';
 import { UniformObservations } from './observation.js';
 import { Network } from './network.js';
-import type { Context, ControlInstance, Departure, Linkable, Membership, ObserverInstance, ProtocolInstance } from './protocol.js';
+import type { Context, ControlInstance, Departure, Linkable, Membership, ProtocolInstance } from './protocol.js';
 import { RandomStreams, type Random } from './random.js';
 import type { Registry } from './registry.js';
 import { describeError } from './describe-error.js';
 import { ScenarioError } from './errors.js';
 import { didYouMean } from './suggest.js';
 import { scheduled, type Scenario, type Schedule } from './config.js';
+import { WorldState, type Section, type StateArray } from './state.js';
 
 /** Receives each observed value: one CSV row. `at` is the cycle, or the time in ms in the event engine. */
 export type MetricSink = (at: number, observer: string, metric: string, value: number) => void;
@@ -19,6 +20,11 @@ export type MetricSink = (at: number, observer: string, metric: string, value: n
 const INTERLEAVE = 64;
 
 interface Scheduled<I> { readonly name: string; readonly schedule: Schedule; readonly instance: I }
+
+export interface SimulationOptions {
+  /** Tests: wraps each typed array an instance declares (`protocols.x/name`), e.g. to watch which slots a step touches. */
+  readonly wrapState?: (name: string, array: StateArray) => StateArray;
+}
 
 /**
  * The cycle-driven engine (PeerSim's CDSimulator). Cycle k runs the controls
@@ -39,23 +45,26 @@ interface Scheduled<I> { readonly name: string; readonly schedule: Schedule; rea
 export class Simulation {
   readonly store: NodeStore;
   readonly streams: RandomStreams;
+  /** Every piece of state, by name: what a checkpoint saves. */
+  readonly state = new WorldState();
   /** Cycles completed; in the event engine, whole periods elapsed and the time (ms). */
   readonly clock = { cycle: 0, time: 0 };
   /** The event engine's queue, network model and timers (event mode only). */
   readonly eventLoop?: EventLoop;
   readonly protocols = new Map<string, ProtocolInstance>();
-  private readonly observers: Scheduled<ObserverInstance>[] = [];
+  private readonly observers: Scheduled<UniformObservations>[] = [];
   private readonly controls: Scheduled<ControlInstance>[] = [];
   private readonly order: Int32Array;
   private readonly engineRandom: Random;
   private stopped = false;
   /** Event engine: the last time (ms) at which controls and observers were considered. */
-  private checkpoint = 0;
+  private considered = 0;
+  private readonly counts = { joined: 0, left: 0, failed: 0 };
   private readonly attributeDraws: { values: Float64Array; draw: (random: Random) => number; random: Random }[] = [];
   readonly network = new Network();
   /** Joins and leaves, with every protocol told: what controls use to change the population. */
   readonly membership: Membership = (() => {
-    const counts = { joined: 0, left: 0, failed: 0 };
+    const counts = this.counts;
     const depart = (slot: number, how: Departure, temporary: boolean) => {
       for (const protocol of this.protocols.values()) protocol.onLeave?.(slot, temporary);
       this.eventLoop?.stopTimers(slot);
@@ -89,11 +98,12 @@ export class Simulation {
     };
   })();
 
-  constructor(readonly scenario: Scenario, registry: Registry) {
+  constructor(readonly scenario: Scenario, registry: Registry, private readonly options: SimulationOptions = {}) {
     this.streams = new RandomStreams(scenario.seed);
     this.engineRandom = this.streams.stream('engine');
     this.store = new NodeStore(scenario.capacity);
     this.order = new Int32Array(scenario.capacity);
+    this.registerEngineState();
 
     for (let i = 0; i < scenario.size; i++) this.store.add(0);
     for (const [name, spec] of Object.entries(scenario.attributes)) {
@@ -106,6 +116,8 @@ export class Simulation {
     if (scenario.engine === 'event') {
       this.eventLoop = new EventLoop(scenario.event, scenario.transport, this.store, this.network, protocolList,
         this.engineRandom, this.streams.stream('transport'), this.clock);
+      const loop = this.eventLoop;
+      this.state.engine('engine/events', { save: () => loop.save(), restore: (saved: any) => loop.restore(saved) });
     }
     for (const [name, spec] of Object.entries(scenario.protocols)) {
       const definition = registry.protocols.get(spec.type)!;
@@ -177,12 +189,12 @@ export class Simulation {
   runPeriod(sink: MetricSink): void {
     const loop = this.eventLoop!;
     const period = this.scenario.event.period;
-    const target = (Math.floor(this.checkpoint / period) + 1) * period;
+    const target = (Math.floor(this.considered / period) + 1) * period;
     while (!this.stopped) {
       let next = target;
-      for (const { schedule } of [...this.controls, ...this.observers]) next = Math.min(next, nextTime(schedule, this.checkpoint, this.end));
+      for (const { schedule } of [...this.controls, ...this.observers]) next = Math.min(next, nextTime(schedule, this.considered, this.end));
       loop.runUntil(next);
-      this.checkpoint = next;
+      this.considered = next;
       this.clock.time = next;
       this.clock.cycle = Math.floor(next / period);
       for (const { schedule, instance } of this.controls) {
@@ -204,6 +216,7 @@ export class Simulation {
     const protocols = [...this.protocols.values()];
     // With several protocols, they take turns over chunks of the order: a node's state
     // that one protocol just touched is still in cache when the next one reaches it.
+    if (count > 0) for (const protocol of protocols) protocol.beginCycle?.();
     const chunk = protocols.length > 1 ? INTERLEAVE : count;
     for (let from = 0; from < count; from += chunk) {
       const to = Math.min(from + chunk, count);
@@ -220,6 +233,54 @@ export class Simulation {
   run(sink: MetricSink): void {
     this.observe(sink);
     while (!this.done) this.advance(sink);
+  }
+
+  /** Every piece of the run's state, for a checkpoint between cycles (arrays are views of live memory). */
+  saveState(): Section[] {
+    return this.state.save();
+  }
+
+  /** Puts back a checkpoint's state into this freshly built run of the same scenario. */
+  restoreState(sections: readonly Section[]): void {
+    this.state.restore(sections);
+  }
+
+  /** The engine's own state: the clock and run, the node store, the random streams, the network, the event loop. */
+  private registerEngineState(): void {
+    this.state.engine('engine/run', {
+      save: () => ({ ...this.clock, stopped: this.stopped, considered: this.considered, ...this.counts }),
+      restore: (saved: any) => {
+        this.clock.cycle = saved.cycle;
+        this.clock.time = saved.time;
+        this.stopped = saved.stopped;
+        this.considered = saved.considered;
+        this.counts.joined = saved.joined;
+        this.counts.left = saved.left;
+        this.counts.failed = saved.failed;
+      },
+    });
+    this.state.engine('engine/store', { save: () => this.store.save(), restore: (saved: any) => this.store.restore(saved) });
+    this.state.engine('engine/random', {
+      save: () => ({ streams: this.streams.states() }),
+      restore: (saved: any) => this.streams.restore(saved.streams),
+    });
+    this.state.engine('engine/network', {
+      save: () => {
+        const split = this.network.split;
+        if (!split) return { split: null };
+        const attribute = [...this.store.attributes].find(([, values]) => values === split.attribute)?.[0];
+        if (attribute === undefined) throw new Error('a partition on an attribute the node store does not hold cannot be saved');
+        return { split: { attribute, groups: split.groups } };
+      },
+      restore: (saved: any) => {
+        if (saved.split) this.network.partition(this.store.attribute(saved.split.attribute), saved.split.groups);
+        else this.network.heal();
+      },
+    });
+    this.state.engine('engine/observers', {
+      save: () => ({ metrics: this.observers.map(({ instance }) => instance.metrics ?? null) }),
+      restore: (saved: any) => this.observers.forEach(({ instance }, i) => instance.restoreMetrics(saved.metrics[i])),
+    });
   }
 
   /** Live slots in a fresh uniformly random order (Fisher-Yates on the engine stream). */
@@ -247,6 +308,12 @@ export class Simulation {
       scenario: { size: this.scenario.size, cycles: this.scenario.cycles, seed: this.scenario.seed, dir: this.scenario.dir },
       membership: this.membership,
       network: this.network,
+      state: this.state.scope(path, this.options.wrapState),
+      contact: (from: number, peer: number): number => {
+        const slot = this.store.slotOfLiveId(peer);
+        if (slot < 0 || (this.network.partitioned && !this.network.reachable(from, slot))) return -1;
+        return slot;
+      },
       linkable(protocolName?: string): Linkable {
         if (protocolName === undefined) {
           for (const instance of sim.protocols.values()) if (instance.linkable) return instance.linkable;

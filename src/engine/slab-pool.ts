@@ -32,6 +32,17 @@ export class SlabPool<T extends NumberArray> {
     return { data: this.data, free: this.free.slice(0, this.freeCount), used: this.used };
   }
 
+  /** Puts back what `snapshot` gave (`data` holds at least the `used` records). */
+  restore(data: T, free: Int32Array, used: number): void {
+    const length = Math.max(this.data.length, data.length);
+    this.data = this.make(length);
+    this.data.set(data.subarray(0, used * this.width));
+    this.free = new Int32Array(Math.max(this.free.length, free.length));
+    this.free.set(free);
+    this.freeCount = free.length;
+    this.used = used;
+  }
+
   release(index: number): void {
     if (this.freeCount === this.free.length) {
       const grown = new Int32Array(this.free.length * 2);

@@ -73,6 +73,16 @@ export class TransportModel {
     this.span = spec.latency.model === 'uniform' ? spec.latency.max - spec.latency.min : 0;
   }
 
+  /** The per-node state (coordinates, upload queues), for checkpoints. */
+  save(): Record<string, unknown> {
+    return { ...(this.x ? { x: this.x, y: this.y } : {}), ...(this.busyUntil ? { busyUntil: this.busyUntil } : {}) };
+  }
+
+  restore(saved: Record<string, any>): void {
+    if (this.x && this.y) { this.x.set(saved.x); this.y.set(saved.y); }
+    if (this.busyUntil) this.busyUntil.set(saved.busyUntil);
+  }
+
   /** Gives a new node its place (coordinates model) and a free upload link. */
   place(slot: number): void {
     if (this.x && this.y) {

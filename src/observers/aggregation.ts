@@ -35,9 +35,11 @@ interface Measures {
 
 class AggregationObserver implements ObserverInstance {
   private readonly instances: Aggregation[];
-  private previousVariance = NaN;
+  /** The variance at the previous observation, which convergence_factor divides by. */
+  private readonly previous: { variance: number };
 
   constructor(private readonly ctx: Context, p: AggregationObserverParams) {
+    this.previous = ctx.state.values('previous', { variance: NaN });
     const names = Array.isArray(p.protocol) ? p.protocol : [p.protocol];
     this.instances = names.map((name, i) => {
       const instance = ctx.protocol(name);
@@ -64,8 +66,8 @@ class AggregationObserver implements ObserverInstance {
     emit('drift', mean('mean') / mean('trueValue') - 1);
     emit('mean_rel_error', mean('meanRelativeError'));
     emit('max_rel_error', mean('maxRelativeError'));
-    emit('convergence_factor', variance / this.previousVariance);
-    this.previousVariance = variance;
+    emit('convergence_factor', variance / this.previous.variance);
+    this.previous.variance = variance;
   }
 
   private measure(aggregation: Aggregation): Measures {

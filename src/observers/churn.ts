@@ -12,16 +12,19 @@ export const churnObserver = defineObserver({
   params: z.strictObject({}),
   metrics: ['live', 'joined', 'left', 'failed', 'mean_age'],
   create: (ctx) => {
-    let last = { joined: 0, left: 0, failed: 0 };
+    // The counts at the previous observation.
+    const last = ctx.state.values('last', { joined: 0, left: 0, failed: 0 });
     return {
       observe(emit) {
         const { store, membership, clock } = ctx;
-        const counts = { ...membership.counts };
+        const counts = membership.counts;
         emit('live', store.size);
         emit('joined', counts.joined - last.joined);
         emit('left', counts.left - last.left);
         emit('failed', counts.failed - last.failed);
-        last = counts;
+        last.joined = counts.joined;
+        last.left = counts.left;
+        last.failed = counts.failed;
         let age = 0;
         for (let i = 0; i < store.size; i++) age += clock.cycle - store.joinedAt[store.liveSlot(i)];
         emit('mean_age', store.size > 0 ? age / store.size : NaN);

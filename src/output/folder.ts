@@ -1,7 +1,8 @@
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { csvName, manifestName, removeStaleManifestTemps } from './manifest.js';
+import { checkpointName, removeCheckpointTemp } from './checkpoint.js';
+import { csvName, manifestName, removeStaleManifestTemps, type Manifest } from './manifest.js';
 import { ScenarioError } from '../engine/errors.js';
 
 /**
@@ -34,10 +35,10 @@ const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code;
 /**
  * Creates `dir` (and missing parents) and claims it for a new run: metrics.csv is
  * created with O_EXCL, so an existing file, or a symlink planted in its place, is
- * never written through. A folder that already holds a run (metrics.csv or
- * manifest.json) is refused unless `force`, which unlinks those two files (never
- * their targets) first. Even with `force`, a folder whose run is still going (its
- * process alive on this host) or whose manifest.json is not pcsim's is refused.
+ * never written through. A folder that already holds a run (metrics.csv,
+ * manifest.json or a checkpoint) is refused unless `force`, which unlinks those files
+ * (never their targets) first. Even with `force`, a folder whose run is still going
+ * (its process alive on this host) or whose manifest.json is not pcsim's is refused.
  */
 export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
   if (dir === '') throw new OutputFolderError('--out', 'expected a folder, found an empty path');
@@ -45,7 +46,7 @@ export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
   const csvPath = join(dir, csvName);
   const manifestPath = join(dir, manifestName);
   const present: string[] = [];
-  for (const [name, path] of [[csvName, csvPath], [manifestName, manifestPath]]) {
+  for (const [name, path] of [[csvName, csvPath], [manifestName, manifestPath], [checkpointName, join(dir, checkpointName)]]) {
     let stats: Stats;
     try {
       stats = lstatSync(path);
@@ -60,14 +61,15 @@ export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
   if (previous === 'foreign') {
     throw new OutputFolderError(dir, `holds files pcsim did not write (${manifestName} is not a pcsim manifest), which --force would not replace; choose another --out`);
   }
-  if (previous?.status === 'running' && isLiveHere(previous)) {
-    throw new OutputFolderError(dir, `holds a run that is still going (pid ${previous.pid} on this host); wait for it to end or stop it, or choose another --out`);
-  }
+  if (previous?.status === 'running' && isLiveHere(previous)) throw stillGoing(dir, previous);
   if (present.length > 0 && !force) {
     const summary = previous && runSummary(previous);
     throw new OutputFolderError(dir, `holds a run already (${present.join(', ')}${summary ? `: ${summary}` : ''}); pass --force to replace it, or choose another --out`);
   }
-  if (force) removeStaleManifestTemps(dir);
+  if (force) {
+    removeStaleManifestTemps(dir);
+    removeCheckpointTemp(dir);
+  }
   for (const name of present) {
     try {
       unlinkSync(join(dir, name));
@@ -83,6 +85,55 @@ export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
     throw new OutputFolderError(csvPath, `cannot create it (${fsReason(error)})`);
   }
   return { dir, csvPath, manifestPath, csvFd };
+}
+
+const stillGoing = (dir: string, run: PreviousRun) =>
+  new OutputFolderError(dir, `holds a run that is still going (pid ${run.pid} on this host); wait for it to end or stop it, or choose another --out`);
+
+/**
+ * The manifest of the run in `dir`, if that run can be resumed: it is pcsim's, and
+ * neither completed nor still going (its process alive on this host; a run on
+ * another host cannot be checked, as for --force). Throws OutputFolderError otherwise.
+ */
+export function resumableRun(dir: string): Manifest {
+  const manifestPath = join(dir, manifestName);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new OutputFolderError(dir, 'not found (expected the folder of a run)');
+  if (!lstatSync(manifestPath, { throwIfNoEntry: false })) throw new OutputFolderError(dir, `holds no run to resume (no ${manifestName})`);
+  const previous = previousRun(manifestPath);
+  if (previous === undefined || previous === 'foreign') throw new OutputFolderError(manifestPath, 'is not a pcsim manifest');
+  if (previous.status === 'running' && isLiveHere(previous)) throw stillGoing(dir, previous);
+  if (previous.status === 'completed') throw new OutputFolderError(dir, 'holds a completed run: there is nothing to resume');
+  return previous as unknown as Manifest;
+}
+
+/**
+ * Opens DIR/metrics.csv to continue a run: it must be a plain file (a symlink is not
+ * followed) that starts with `header` and holds at least `bytes`; it is cut back to
+ * `bytes`, the end of the last cycle a checkpoint counts. Returns its descriptor.
+ */
+export function reopenCsv(dir: string, header: string, bytes: number): number {
+  const csvPath = join(dir, csvName);
+  let fd: number;
+  try {
+    fd = openSync(csvPath, constants.O_RDWR | constants.O_NOFOLLOW);
+  } catch (error) {
+    throw new OutputFolderError(csvPath, errorCode(error) === 'ENOENT' ? 'not found: the rows before the checkpoint are gone, so the run cannot be resumed'
+      : `cannot open it (${fsReason(error)})`);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new OutputFolderError(csvPath, 'is not a plain file');
+    if (stats.size < bytes) throw new OutputFolderError(csvPath, `holds ${stats.size} bytes, fewer than the ${bytes} the checkpoint counts: rows are missing, so the run cannot be resumed`);
+    const first = Buffer.alloc(Buffer.byteLength(header));
+    readSync(fd, first, 0, first.length, 0);
+    if (first.toString() !== header) throw new OutputFolderError(csvPath, "does not start with this run's header: it is not this run's metrics.csv");
+    ftruncateSync(fd, bytes);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    if (error instanceof OutputFolderError) throw error;
+    throw new OutputFolderError(csvPath, `cannot cut it back to the checkpoint (${fsReason(error)})`);
+  }
 }
 
 /** What a folder's manifest.json says, as far as claiming goes (all of it untrusted). */

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, ftruncateSync, openSync, readdirSync, 
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
-/** The two files of a run's folder. */
+/** The files of a run's folder (and DIR/checkpoint, see checkpoint.ts). */
 export const csvName = 'metrics.csv';
 export const manifestName = 'manifest.json';
 
@@ -22,8 +22,10 @@ export interface Manifest {
   seed: number;
   overrides: Readonly<Record<string, string>>;
   scenario: unknown;
+  /** When the run first started (ISO time); each resume's start is in `resumes`. */
   started: string;
   ended: string | null;
+  /** Time spent running so far (updated with the manifest), summed over the parts of a resumed run. */
   wall_seconds: number | null;
   setup_seconds: number | null;
   cycles_completed: number;
@@ -37,6 +39,37 @@ export interface Manifest {
   interrupted_by: string | null;
   /** Why the run failed, or why it was ended before its cycle did. */
   error: string | null;
+  /** `--checkpoint-every`: a checkpoint is written after every this many cycles (periods); null: only when stopped by a signal. */
+  checkpoint_every: number | null;
+  /** The last checkpoint written (DIR/checkpoint), from which `pcsim resume` continues; null: none yet. */
+  checkpoint: CheckpointRecord | null;
+  /** Each time the run was resumed from a checkpoint, in order. */
+  resumes: ResumeRecord[];
+}
+
+export interface CheckpointRecord {
+  /** The file, relative to the run's folder. */
+  file: string;
+  /** Cycles (event engine: periods) completed when it was written. */
+  cycle: number;
+  bytes: number;
+  /** When it was written (ISO time), and how long writing it took (saving the state, writing, flushing to disk; null: not known). */
+  written: string;
+  write_seconds: number | null;
+}
+
+export interface ResumeRecord {
+  /** The checkpoint's cycle (period), where the run went on from. */
+  from_cycle: number;
+  /** When this part started (ISO time). */
+  started: string;
+  pid: number;
+  host: string;
+  node: string;
+  /** Building the run and restoring the checkpoint's state into it. */
+  setup_seconds: number | null;
+  /** Time spent running in the parts before this one (the manifest's wall_seconds counts them too). */
+  wall_seconds_before: number;
 }
 
 const tempPrefix = `.${manifestName}.`;
@@ -157,8 +190,10 @@ export function finishAbandonedRun(
     }
     const ended = new Date();
     manifest.ended = ended.toISOString();
-    manifest.wall_seconds = (ended.getTime() - Date.parse(manifest.started)) / 1000;
-    manifest.peak_rss_bytes = process.resourceUsage().maxRSS * 1024;
+    // Time spent running: the parts before this one, if resumed, and this one.
+    const part = manifest.resumes?.at(-1);
+    manifest.wall_seconds = (part?.wall_seconds_before ?? 0) + (ended.getTime() - Date.parse(part?.started ?? manifest.started)) / 1000;
+    manifest.peak_rss_bytes = Math.max(manifest.peak_rss_bytes ?? 0, process.resourceUsage().maxRSS * 1024);
     manifest.status = end.status;
     manifest.interrupted_by = end.interruptedBy;
     manifest.error = end.error;

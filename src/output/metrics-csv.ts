@@ -17,12 +17,20 @@ export class MetricsCsv {
   private committedBytes = 0;
 
   /**
-   * `fd` is a freshly created, empty file (see claimOutputFolder). `at` names the
-   * column of when a row was measured: `cycle`, or `time` (ms) in the event engine.
+   * `fd` is a freshly created, empty file (see claimOutputFolder), or, with `continueAt`,
+   * a file holding that many bytes of this run's rows already (a resumed run): rows are
+   * then appended from there and no header is written. `at` names the column of when a
+   * row was measured: `cycle`, or `time` (ms) in the event engine.
    */
-  constructor(private readonly fd: number, run: Record<string, string | number>, at: 'cycle' | 'time' = 'cycle') {
+  constructor(private readonly fd: number, run: Record<string, string | number>, at: 'cycle' | 'time' = 'cycle', continueAt?: number) {
     this.runColumns = Object.values(run).map(String);
-    this.append(stringify([[...Object.keys(run), at, 'observer', 'metric', 'value']]));
+    if (continueAt === undefined) this.append(MetricsCsv.header(run, at));
+    else this.committedBytes = continueAt;
+  }
+
+  /** The header line of a run's metrics.csv. */
+  static header(run: Record<string, string | number>, at: 'cycle' | 'time'): string {
+    return stringify([[...Object.keys(run), at, 'observer', 'metric', 'value']]);
   }
 
   get bytes(): number {

@@ -12,6 +12,8 @@ export class ProgressDisplay {
   private runningSince = 0;
   private note = '';
   private completed: () => number = () => 0;
+  /** The cycle the run (re)started from: the rate counts the cycles run since. */
+  private from = 0;
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
@@ -27,9 +29,11 @@ export class ProgressDisplay {
     this.lineOpen = true;
   }
 
-  running(total: number, engine: 'cycle' | 'event', completed: () => number): void {
+  /** `from`: the cycle a resumed run starts at. */
+  running(total: number, engine: 'cycle' | 'event', completed: () => number, from = 0): void {
     const unit = engine === 'event' ? 'period' : 'cycle';
     this.completed = completed;
+    this.from = from;
     this.runningSince = performance.now();
     this.bar = new SingleBar({
       format: `${unit} {value}/{total} | {speed} ${unit}s/s | ETA {remaining}{note}`,
@@ -63,8 +67,8 @@ export class ProgressDisplay {
   private update(): void {
     const bar = this.bar!;
     const done = this.completed();
-    const rate = done / ((performance.now() - this.runningSince) / 1000);
-    const known = done > 0 && Number.isFinite(rate);
+    const rate = (done - this.from) / ((performance.now() - this.runningSince) / 1000);
+    const known = done > this.from && Number.isFinite(rate);
     bar.update(done, {
       speed: known ? rate.toFixed(2) : '-',
       remaining: known ? duration((bar.getTotal() - done) / rate) : '-',

@@ -1,4 +1,6 @@
 import { bytesOf, lineAlignedInt32Array } from '../engine/line-aligned.js';
+import type { StateDeclarations } from '../engine/state.js';
+
 /** Words at the end of a record for the request its node has in flight: sequence, entries sent (0: none), send time (ms, mod 2^32). */
 export const REQUEST_WORDS = 3;
 
@@ -17,8 +19,10 @@ function mayHold(low: number, high: number, id: number): number {
 }
 
 /**
- * Every node's Cyclon cache, and the cache operations both engines use (the
- * cycle-driven exchange in cyclon.ts, the messages in cyclon-events.ts).
+ * Every node's Cyclon cache, and the steps of a shuffle both engines take (the
+ * cycle-driven exchange in cyclon.ts, the messages in cyclon-events.ts): P takes its
+ * oldest entry out (takeOldest) and makes its offer (offer); Q answers and merges the
+ * offer (answer); P merges the answer (mergeAnswer).
  *
  * Layout: one Int32 record per node slot, holding what one shuffle touches together:
  * `cache` neighbour ids, the entry count, the node's own id, then one byte per entry with the cycle (mod 256)
@@ -59,16 +63,18 @@ export class CyclonCaches {
   /**
    * `draw` is the protocol stream's generator itself (Random keeps it private): called
    * from here, it is inlined, whereas Random.int's call site is shared by every stream.
+   * With `state`, the records are declared there (checkpoints save them).
    */
-  constructor(cache: number, capacity: number, slotOfId: Int32Array, private readonly draw: () => number) {
+  constructor(cache: number, capacity: number, slotOfId: Int32Array, private readonly draw: () => number, state?: StateDeclarations) {
     this.cache = cache;
     this.requestAt = cache + 2 + Math.ceil(cache / 4);
     this.stride = Math.ceil((this.requestAt + REQUEST_WORDS) / 16) * 16;
     this.positionsAt = cache <= 32 && this.requestAt + REQUEST_WORDS < this.stride ? this.requestAt + REQUEST_WORDS : -1;
     this.capacity = capacity;
-    this.records = lineAlignedInt32Array(capacity * this.stride);
-    for (let slot = 0; slot < capacity; slot++) this.records[slot * this.stride + cache + 1] = -1;
-    this.stamps = bytesOf(this.records);
+    const records = lineAlignedInt32Array(capacity * this.stride);
+    for (let slot = 0; slot < capacity; slot++) records[slot * this.stride + cache + 1] = -1;
+    this.records = state ? state.array('records', records) : records;
+    this.stamps = bytesOf(records);
     this.stampOffset = 4 * (cache + 2);
     this.taken = new Uint8Array(cache);
     this.slotOfId = slotOfId;
@@ -80,7 +86,7 @@ export class CyclonCaches {
     this.now = cycle & 255;
   }
 
-  /** An early read of each cache line of slot's record; returns their sum (see ProtocolInstance.prefetch). */
+  /** An early read of each cache line of slot's record; returns their sum (see Prefetching.prefetch). */
   prefetch(slot: number): number {
     const records = this.records;
     const base = slot * this.stride;
@@ -143,6 +149,62 @@ export class CyclonCaches {
     stamps[stampBase + index] = stamps[stampBase + last];
     records[pBase + this.cache] = last;
     return id;
+  }
+
+  /**
+   * P's offer, once its contact's entry is out of its n entries: itself (age 0) and
+   * min(l - 1, n) of its entries drawn at random, written to ids[idsAt...] and
+   * stamps[stampsAt...]; the positions they come from go to `sent`, in draw order.
+   * Returns how many entries it offers.
+   */
+  offer(pBase: number, n: number, shuffle: number, sent: Int32Array, ids: Int32Array, idsAt: number, stamps: Uint8Array, stampsAt: number): number {
+    const records = this.records;
+    const own = this.stamps;
+    const pStamps = pBase * 4 + this.stampOffset;
+    const picked = Math.min(shuffle - 1, n);
+    this.pickRandom(sent, n, picked);
+    ids[idsAt] = records[pBase + this.cache + 1];
+    stamps[stampsAt] = this.now;
+    for (let k = 0; k < picked; k++) {
+      const at = sent[k];
+      ids[idsAt + k + 1] = records[pBase + at];
+      stamps[stampsAt + k + 1] = own[pStamps + at];
+    }
+    return picked + 1;
+  }
+
+  /**
+   * Q's answer to an offer of `offered` entries: l of its entries (or all it has) drawn
+   * at random, written to replyIds[replyAt...] and replyStamps[replyStampsAt...]; then
+   * it merges the offer over the positions it answered from (`sent`). Uses up
+   * `offerIds`. Returns how many entries it answers with.
+   */
+  answer(
+    qBase: number, shuffle: number, offerIds: Int32Array, offerStamps: Uint8Array, offered: number, sent: Int32Array,
+    replyIds: Int32Array, replyAt: number, replyStamps: Uint8Array, replyStampsAt: number,
+  ): number {
+    const records = this.records;
+    const own = this.stamps;
+    const qStamps = qBase * 4 + this.stampOffset;
+    const nq = records[qBase + this.cache];
+    const answered = Math.min(shuffle, nq);
+    this.pickRandom(sent, nq, answered);
+    for (let k = 0; k < answered; k++) {
+      const at = sent[k];
+      replyIds[replyAt + k] = records[qBase + at];
+      replyStamps[replyStampsAt + k] = own[qStamps + at];
+    }
+    records[qBase + this.cache] = this.merge(qBase, qStamps, nq, records[qBase + this.cache + 1], offerIds, offerStamps, offered, sent, answered);
+    return answered;
+  }
+
+  /**
+   * P merges Q's answer into its n entries, over the positions the entries it offered
+   * (after itself) sit at (`sent[0..sentCount-1]`). Uses up `ids`.
+   */
+  mergeAnswer(pBase: number, n: number, ids: Int32Array, stamps: Uint8Array, count: number, sent: Int32Array, sentCount: number): void {
+    const records = this.records;
+    records[pBase + this.cache] = this.merge(pBase, pBase * 4 + this.stampOffset, n, records[pBase + this.cache + 1], ids, stamps, count, sent, sentCount);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { ProtocolContext } from '../engine/protocol.js';
 import { bytesOf, lineAlignedInt32Array } from '../engine/line-aligned.js';
-import { SlabPool } from '../engine/slab-pool.js';
+import type { SlabPool } from '../engine/slab-pool.js';
 import type { CyclonCaches } from './cyclon-cache.js';
 
 /** Event engine message kinds. */
@@ -15,14 +15,14 @@ const SEQUENCE = 0, P_COUNT = 1, Q_COUNT = 2, P_IDS = 3;
 
 /**
  * Cyclon in the event-driven engine: each shuffle is a request and a reply in flight,
- * over the same caches as the cycle-driven exchange (Cyclon hands the engine's
- * timers, messages and early reads on to here). The node's request in flight is
- * kept in its own record (CyclonCaches.requestAt); the entries travel in one pooled
- * message record.
+ * over the same caches and the same steps as the cycle-driven exchange (CyclonCaches'
+ * takeOldest, offer, answer, mergeAnswer); Cyclon hands the engine's timers, messages
+ * and early reads on to here. The node's request in flight is kept in its own record
+ * (CyclonCaches.requestAt); the entries travel in one pooled message record.
  */
 export class CyclonEvents {
-  /** The shuffles' message records (created at the first timer). */
-  messages?: SlabPool<Int32Array>;
+  /** The shuffles' message records (event engine only), declared: messages in flight are state. */
+  private readonly messages?: SlabPool<Int32Array>;
   /** The message records' bytes, for the stamps, and the records they view (replaced when the pool grows). */
   private messageBytes: Uint8Array = new Uint8Array(0);
   private messageBytesOf?: Int32Array;
@@ -54,6 +54,7 @@ export class CyclonEvents {
     this.sendStamps = new Uint8Array(shuffle);
     this.replyIds = new Int32Array(shuffle);
     this.replyStamps = new Uint8Array(shuffle);
+    if (ctx.engine === 'event') this.messages = ctx.state.pool('messages', this.messageWidth, lineAlignedInt32Array);
   }
 
   /** What may change between events: the id table, the cycle stamp. */
@@ -73,41 +74,27 @@ export class CyclonEvents {
     this.refresh();
     const caches = this.caches;
     const records = caches.records;
-    const stamps = caches.stamps;
-    const c = caches.cache;
-    const l = this.shuffleLength;
     const pBase = p * caches.stride;
-    const pStamps = pBase * 4 + caches.stampOffset;
-    let n = records[pBase + c];
+    let n = records[pBase + caches.cache];
     if (n === 0) return;
     const qId = caches.takeOldest(pBase, n, -1);
     n--;
 
-    const sent = Math.min(l - 1, n);
-    caches.pickRandom(this.sentP, n, sent);
+    const messages = this.messages!;
+    const message = messages.allocate();
+    const data = messages.data;
+    const at = message * messages.width;
+    const offered = caches.offer(pBase, n, this.shuffleLength, this.sentP, data, at + P_IDS, this.bytesOf(data), 4 * at + this.pStampBytes);
     const transport = this.ctx.transport!;
     const request = pBase + caches.requestAt;
     const sequence = (records[request] + 1) | 0;
     records[request] = sequence;
-    records[request + 1] = sent + 1;
+    records[request + 1] = offered;
     records[request + 2] = transport.now | 0;
-    if (caches.positionsAt >= 0) records[pBase + caches.positionsAt] = this.packPositions(sent);
-
-    const messages = this.messagePool();
-    const message = messages.allocate();
-    const data = messages.data;
-    const bytes = this.bytesOf(data);
-    const at = message * messages.width;
-    const atStamps = 4 * at + this.pStampBytes;
+    if (caches.positionsAt >= 0) records[pBase + caches.positionsAt] = this.packPositions(offered - 1);
     data[at + SEQUENCE] = sequence;
-    data[at + P_COUNT] = sent + 1;
-    data[at + P_IDS] = records[pBase + c + 1];
-    bytes[atStamps] = caches.now;
-    for (let k = 0; k < sent; k++) {
-      data[at + P_IDS + 1 + k] = records[pBase + this.sentP[k]];
-      bytes[atStamps + 1 + k] = stamps[pStamps + this.sentP[k]];
-    }
-    if (!transport.send(p, qId, REQUEST, message, 8 * (sent + 1))) messages.release(message);
+    data[at + P_COUNT] = offered;
+    if (!transport.send(p, qId, REQUEST, message, 8 * offered)) messages.release(message);
   }
 
   /** Early reads of the records an upcoming timer, request or reply will touch. */
@@ -131,36 +118,23 @@ export class CyclonEvents {
     this.messages!.release(payload);
   }
 
-  /** Q received P's request: reply with l random entries (in the same record), then merge P's into its cache. */
+  /** Q received P's request: answer with l random entries (in the same record) and merge P's into its cache. */
   private answer(q: number, from: number, message: number): void {
-    const caches = this.caches;
-    const records = caches.records;
-    const stamps = caches.stamps;
-    const l = this.shuffleLength;
-    const qBase = q * caches.stride;
-    const qStamps = qBase * 4 + caches.stampOffset;
-    const nq = records[qBase + caches.cache];
-    const sentByQ = Math.min(l, nq);
-    caches.pickRandom(this.sentQ, nq, sentByQ);
     const messages = this.messages!;
     const data = messages.data;
     const bytes = this.bytesOf(data);
     const at = message * messages.width;
-    const qIds = at + this.qIds;
-    const qStampsAt = 4 * at + this.qStampBytes;
-    data[at + Q_COUNT] = sentByQ;
-    for (let k = 0; k < sentByQ; k++) {
-      data[qIds + k] = records[qBase + this.sentQ[k]];
-      bytes[qStampsAt + k] = stamps[qStamps + this.sentQ[k]];
-    }
-    const count = data[at + P_COUNT];
+    // P's entries are copied out: the merge uses them up, and P's reply handler reads them again.
+    const offered = data[at + P_COUNT];
     const pStampsAt = 4 * at + this.pStampBytes;
-    for (let k = 0; k < count; k++) {
+    for (let k = 0; k < offered; k++) {
       this.sendIds[k] = data[at + P_IDS + k];
       this.sendStamps[k] = bytes[pStampsAt + k];
     }
-    records[qBase + caches.cache] = caches.merge(qBase, qStamps, nq, records[qBase + caches.cache + 1], this.sendIds, this.sendStamps, count, this.sentQ, sentByQ);
-    if (!this.ctx.transport!.send(q, from, REPLY, message, 8 * sentByQ)) messages.release(message);
+    const answered = this.caches.answer(q * this.caches.stride, this.shuffleLength, this.sendIds, this.sendStamps, offered, this.sentQ,
+      data, at + this.qIds, bytes, 4 * at + this.qStampBytes);
+    data[at + Q_COUNT] = answered;
+    if (!this.ctx.transport!.send(q, from, REPLY, message, 8 * answered)) messages.release(message);
   }
 
   /** P received Q's reply: merge it, overwriting the entries P sent (where it still holds them). */
@@ -198,8 +172,7 @@ export class CyclonEvents {
         this.replyIds[k] = data[qIds + k];
         this.replyStamps[k] = bytes[qStampsAt + k];
       }
-      const pStamps = pBase * 4 + caches.stampOffset;
-      records[pBase + caches.cache] = caches.merge(pBase, pStamps, n, records[pBase + caches.cache + 1], this.replyIds, this.replyStamps, count, this.sentP, positions);
+      caches.mergeAnswer(pBase, n, this.replyIds, this.replyStamps, count, this.sentP, positions);
       records[request + 1] = 0;
     }
     messages.release(message);
@@ -211,11 +184,6 @@ export class CyclonEvents {
     let packed = 0;
     for (let k = 0; k < sent; k++) packed |= this.sentP[k] << (5 * k);
     return packed;
-  }
-
-  private messagePool(): SlabPool<Int32Array> {
-    this.messages ??= new SlabPool(this.messageWidth, lineAlignedInt32Array);
-    return this.messages;
   }
 
   /** The bytes of the pool's records (`data` is replaced when the pool grows). */

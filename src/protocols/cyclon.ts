@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import { defineProtocol, randomNeighbor, type Linkable, type BatchedStep, type Prefetching, type Protocol, type ProtocolContext } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 import { CyclonCaches } from './cyclon-cache.js';
 import { CyclonEvents } from './cyclon-events.js';
@@ -17,6 +17,9 @@ const params = z.strictObject({
 });
 export type CyclonParams = z.infer<typeof params>;
 
+/** A contact not yet looked up (see Cyclon.exchange). */
+const UNRESOLVED = -2;
+
 /**
  * Cyclon with enhanced shuffling (Voulgaris et al. 2005), exactly as SCIENCE.md states it.
  *
@@ -25,7 +28,7 @@ export type CyclonParams = z.infer<typeof params>;
  * offers others. In the event engine, its timers and messages go to CyclonEvents
  * (cyclon-events.ts).
  */
-export class Cyclon implements ProtocolInstance, Linkable {
+export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
   readonly linkable = this;
   readonly cache: number;
   readonly shuffleLength: number;
@@ -37,7 +40,8 @@ export class Cyclon implements ProtocolInstance, Linkable {
   /** The event engine's form of the shuffle. */
   private readonly events: CyclonEvents;
   private readonly order: Int32Array;
-  // Scratch for one exchange, reused: no allocation on the hot path.
+  // Scratch for one exchange, reused: no allocation on the hot path. The state that
+  // lasts (the caches, the event engine's messages) is declared by CyclonCaches and CyclonEvents.
   /** Positions P and Q send from, in draw order; then the slots they overwrite first. */
   private readonly sentP: Int32Array;
   private readonly sentQ: Int32Array;
@@ -53,13 +57,13 @@ export class Cyclon implements ProtocolInstance, Linkable {
   private readonly batchOldest = new Int32Array(16);
   private readonly topology: CyclonParams['init']['topology'];
   private readonly contacts: number;
-  /** Whether a partition is in force this sweep (then each contact is checked). */
+  /** Whether a partition is in force this sweep (then each contact goes through ctx.contact). */
   private partitioned = false;
 
   constructor(private readonly ctx: ProtocolContext, p: CyclonParams) {
     this.cache = p.cache;
     this.shuffleLength = p.shuffle;
-    this.caches = new CyclonCaches(p.cache, ctx.store.capacity, ctx.store.idMap(), ctx.random.generator());
+    this.caches = new CyclonCaches(p.cache, ctx.store.capacity, ctx.store.idMap(), ctx.random.generator(), ctx.state);
     this.stride = this.caches.stride;
     this.records = this.caches.records;
     this.events = new CyclonEvents(ctx, this.caches, p.shuffle);
@@ -140,6 +144,10 @@ export class Cyclon implements ProtocolInstance, Linkable {
     const caches = this.caches;
     const records = this.records;
     const stride = this.stride;
+    // A record's second line, if it has one (not the next record's first).
+    const second = stride > 16 ? 16 : 0;
+    const partitioned = this.partitioned;
+    const contact = this.ctx.contact;
     const slotOfId = caches.slotOfId;
     const c = this.cache;
     const capacity = caches.capacity;
@@ -154,20 +162,22 @@ export class Cyclon implements ProtocolInstance, Linkable {
       // initiators, then the contacts they will pick.
       for (let i = start; i < end; i++) {
         const base = order[i] * stride;
-        sink = (sink + records[base] + records[base + 16]) | 0;
+        sink = (sink + records[base] + records[base + second]) | 0;
       }
       for (let i = start; i < end; i++) {
-        const base = order[i] * stride;
+        const p = order[i];
+        const base = p * stride;
         const oldest = caches.oldestIndex(base, records[base + c]);
         oldestAt[i - start] = oldest;
-        // The contact's likely slot (see CyclonCaches.slotOf), checked by exchange.
+        // The contact's likely slot (see CyclonCaches.slotOf), checked by exchange; while
+        // partitioned, the engine's answer, so that no early read touches a node out of reach.
         const qId = records[base + oldest];
-        contacts[i - start] = qId < capacity ? qId : slotOfId[qId];
+        contacts[i - start] = partitioned ? contact(p, qId) : qId < capacity ? qId : slotOfId[qId];
       }
       // Kept apart from the loop above: a short loop lets all the batch's misses start at once.
       for (let i = start; i < end; i++) {
         const q = contacts[i - start];
-        if (q >= 0) sink = (sink + records[q * stride] + records[q * stride + 16]) | 0;
+        if (q >= 0) sink = (sink + records[q * stride] + records[q * stride + second]) | 0;
       }
       // The oldest index found above still holds unless an earlier exchange of this
       // batch changed P's cache, i.e. P was its contact: `changed` is a 32-bit filter
@@ -179,7 +189,8 @@ export class Cyclon implements ProtocolInstance, Linkable {
         if ((changed >>> (p & 31)) & 1) {
           for (let j = start; j < i; j++) if (contacts[j - start] === p) oldest = -1;
         }
-        const q = this.exchange(p, oldest);
+        // While partitioned, the engine's answer above holds for an unchanged oldest entry.
+        const q = this.exchange(p, oldest, partitioned && oldest >= 0 ? contacts[i - start] : UNRESOLVED);
         contacts[i - start] = q;
         if (q >= 0) changed |= 1 << (q & 31);
       }
@@ -217,52 +228,29 @@ export class Cyclon implements ProtocolInstance, Linkable {
 
   /**
    * One shuffle initiated by the node in slot p, whose oldest entry is at `oldest`
-   * (-1: find it). Returns the contact's slot, or -1 if no exchange took place.
+   * (-1: find it), with the contact's slot as ctx.contact gave it for that entry, if
+   * known. Returns the contact's slot, or -1 if no exchange took place.
    */
-  private exchange(p: number, oldest: number): number {
+  private exchange(p: number, oldest: number, contact = UNRESOLVED): number {
     const caches = this.caches;
     const records = this.records;
-    const stamps = caches.stamps;
-    const c = this.cache;
     const pBase = p * this.stride;
-    const pStamps = pBase * 4 + caches.stampOffset;
-    let n = records[pBase + c];
+    let n = records[pBase + this.cache];
     if (n === 0) return -1;
 
     // The oldest neighbour Q is the one to shuffle with; its entry leaves P's cache.
     const qId = caches.takeOldest(pBase, n, oldest);
     n--;
-    const q = caches.slotOf(qId);
-    // Q has left, or a partition cuts it off: the contact fails and its entry stays dropped.
-    if (q < 0 || (this.partitioned && !this.ctx.network.reachable(p, q))) return -1;
+    // Q has left, or a partition cuts it off: the contact fails and its entry stays
+    // dropped. The owner-word guess is the engine's answer too while no partition is in force.
+    const q = contact !== UNRESOLVED ? contact : this.partitioned ? this.ctx.contact(p, qId) : caches.slotOf(qId);
+    if (q < 0) return -1;
 
-    // P sends itself (age 0) plus l-1 random other entries.
-    const pId = records[pBase + c + 1];
-    const sentP = this.sentP, sendIds = this.sendIds, sendStamps = this.sendStamps;
-    const sentByP = Math.min(this.shuffleLength - 1, n);
-    caches.pickRandom(sentP, n, sentByP);
-    sendIds[0] = pId;
-    sendStamps[0] = caches.now;
-    for (let k = 0; k < sentByP; k++) {
-      const at = sentP[k];
-      sendIds[k + 1] = records[pBase + at];
-      sendStamps[k + 1] = stamps[pStamps + at];
-    }
-
-    // Q answers with l random entries of its own; then each side merges what it got.
-    const qBase = q * this.stride;
-    const qStamps = qBase * 4 + caches.stampOffset;
-    const sentQ = this.sentQ, replyIds = this.replyIds, replyStamps = this.replyStamps;
-    const nq = records[qBase + c];
-    const sentByQ = Math.min(this.shuffleLength, nq);
-    caches.pickRandom(sentQ, nq, sentByQ);
-    for (let k = 0; k < sentByQ; k++) {
-      const at = sentQ[k];
-      replyIds[k] = records[qBase + at];
-      replyStamps[k] = stamps[qStamps + at];
-    }
-    records[qBase + c] = caches.merge(qBase, qStamps, nq, qId, sendIds, sendStamps, sentByP + 1, sentQ, sentByQ);
-    records[pBase + c] = caches.merge(pBase, pStamps, n, pId, replyIds, replyStamps, sentByQ, sentP, sentByP);
+    // P's offer; Q answers and merges it; P merges the answer (the event engine's steps too).
+    const l = this.shuffleLength;
+    const offered = caches.offer(pBase, n, l, this.sentP, this.sendIds, 0, this.sendStamps, 0);
+    const answered = caches.answer(q * this.stride, l, this.sendIds, this.sendStamps, offered, this.sentQ, this.replyIds, 0, this.replyStamps, 0);
+    caches.mergeAnswer(pBase, n, this.replyIds, this.replyStamps, answered, this.sentP, offered - 1);
     return q;
   }
 
@@ -280,10 +268,6 @@ export class Cyclon implements ProtocolInstance, Linkable {
 
   samplePeer(slot: number, random: Random): number {
     return randomNeighbor(this, slot, random);
-  }
-
-  snapshot(): Record<string, unknown> {
-    return { records: this.records, messages: this.events.messages?.snapshot(), prefetchSink: this.prefetchSink };
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import { defineProtocol, randomNeighbor, type Linkable, type Protocol, type ProtocolContext } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 
 const params = z.strictObject({
@@ -15,7 +15,7 @@ type NewscastParams = z.infer<typeof params>;
  *
  * Layout: per slot, `cache` ids, then `cache` timestamps, then the entry count.
  */
-class Newscast implements ProtocolInstance, Linkable {
+class Newscast implements Protocol, Linkable {
   readonly linkable = this;
   private readonly c: number;
   private readonly stride: number;
@@ -28,7 +28,7 @@ class Newscast implements ProtocolInstance, Linkable {
   constructor(private readonly ctx: ProtocolContext, p: NewscastParams) {
     this.c = p.cache;
     this.stride = 2 * p.cache + 1;
-    this.records = new Int32Array(ctx.store.capacity * this.stride);
+    this.records = ctx.state.array('records', new Int32Array(ctx.store.capacity * this.stride));
     this.candidateIds = new Int32Array(2 * p.cache + 2);
     this.candidateTimes = new Int32Array(2 * p.cache + 2);
     this.byFreshness = new Int32Array(2 * p.cache + 2);
@@ -74,13 +74,15 @@ class Newscast implements ProtocolInstance, Linkable {
   step(p: number): void {
     const q = this.livePeer(p);
     if (q < 0) return;
-    if (this.ctx.network.partitioned && !this.ctx.network.reachable(p, q)) return;
     const count = this.gather(p, q);
     this.keepFreshest(p, count);
     this.keepFreshest(q, count);
   }
 
-  /** Slot of a random live entry of p's cache; dead entries met on the way are dropped. */
+  /**
+   * Slot of a random live entry of p's cache, -1 if p cannot reach it (a partition) or
+   * holds none; dead entries met on the way are dropped.
+   */
   private livePeer(p: number): number {
     const { store, random } = this.ctx;
     const base = p * this.stride;
@@ -88,8 +90,10 @@ class Newscast implements ProtocolInstance, Linkable {
     while (records[base + 2 * this.c] > 0) {
       const n = records[base + 2 * this.c];
       const k = random.int(n);
-      const q = store.slotOf(records[base + k]);
+      const id = records[base + k];
+      const q = this.ctx.contact(p, id);
       if (q >= 0) return q;
+      if (store.slotOf(id) >= 0) return -1; // live, but out of reach
       records[base + k] = records[base + n - 1];
       records[base + this.c + k] = records[base + this.c + n - 1];
       records[base + 2 * this.c] = n - 1;
@@ -151,10 +155,6 @@ class Newscast implements ProtocolInstance, Linkable {
 
   samplePeer(slot: number, random: Random): number {
     return randomNeighbor(this, slot, random);
-  }
-
-  snapshot(): Record<string, unknown> {
-    return { records: this.records };
   }
 }
 

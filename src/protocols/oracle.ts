@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import { defineProtocol, type Linkable, type BatchedStep, type Protocol, type ProtocolContext } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 
 /**
@@ -7,7 +7,7 @@ import type { Random } from '../engine/random.js';
  * returns a uniformly random live node other than the caller. It keeps no state
  * and has no per-cycle work, so it exposes no neighbour list (degree 0).
  */
-class Oracle implements ProtocolInstance, Linkable {
+class Oracle implements Protocol, BatchedStep, Linkable {
   readonly linkable = this;
   constructor(private readonly ctx: ProtocolContext) {}
 

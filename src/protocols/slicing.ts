@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import { defineProtocol, type Linkable, type Protocol, type ProtocolContext } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 import { declaredAttribute } from '../engine/attribute.js';
 
@@ -35,13 +35,13 @@ export type SlicingParams = z.infer<typeof params>;
  *   new sample first scales both counts by 1 - 1/window, so the estimate follows
  *   about the last `window` samples.
  *
- * A neighbour's attribute (and r) is read directly, as the descriptors of the peer
- * sampling service carry them in deployments; a swap, or a value sent, is a message,
- * which a partition stops. Exchanges are atomic in both engines
- * (the event engine runs `step` at each node's timer). A node that joins draws a new
- * r, or starts counting from nothing.
+ * A neighbour's attribute is read directly, as the descriptors of the peer sampling
+ * service carry it in deployments; a swap (which reads the neighbour's r), or a value
+ * sent, is a message, which a partition stops: the engine's `contact` says who is in
+ * reach. Exchanges are atomic in both engines (the event engine runs `step` at each
+ * node's timer). A node that joins draws a new r, or starts counting from nothing.
  */
-export class Slicing implements ProtocolInstance {
+export class Slicing implements Protocol {
   readonly method: 'ordering' | 'ranking';
   /** The attribute values, by slot (the store's own array). */
   readonly attribute: Float64Array;
@@ -59,9 +59,10 @@ export class Slicing implements ProtocolInstance {
     const { store } = ctx;
     this.method = p.method;
     this.attribute = declaredAttribute(store, p.attribute, `protocols.${ctx.name}.attribute`);
-    this.r = new Float64Array(p.method === 'ordering' ? store.capacity : 0);
-    this.seen = new Float64Array(p.method === 'ranking' ? store.capacity : 0);
-    this.lower = new Float64Array(p.method === 'ranking' ? store.capacity : 0);
+    const ordering = p.method === 'ordering';
+    this.r = ordering ? ctx.state.array('r', new Float64Array(store.capacity)) : new Float64Array(0);
+    this.seen = ordering ? new Float64Array(0) : ctx.state.array('seen', new Float64Array(store.capacity));
+    this.lower = ordering ? new Float64Array(0) : ctx.state.array('lower', new Float64Array(store.capacity));
     this.random = ctx.random;
     this.keep = p.window === undefined ? 1 : 1 - 1 / p.window;
   }
@@ -91,25 +92,26 @@ export class Slicing implements ProtocolInstance {
     const a = this.attribute;
     const mine = a[slot];
     const degree = peers.degree(slot);
-    const network = this.ctx.network;
+    const ctx = this.ctx;
     if (this.method === 'ranking') {
       for (let k = 0; k < degree; k++) {
-        const q = store.slotOf(peers.neighbor(slot, k));
+        const id = peers.neighbor(slot, k);
+        // The neighbour's attribute comes with its descriptor: read even across a partition.
+        const q = store.slotOf(id);
         if (q < 0 || q === slot) continue;
         const other = a[q];
         this.sample(slot, other < mine ? 1 : other === mine ? 0.5 : 0);
-        if (!network.partitioned || network.reachable(slot, q)) this.sample(q, mine < other ? 1 : mine === other ? 0.5 : 0);
+        if (ctx.contact(slot, id) >= 0) this.sample(q, mine < other ? 1 : mine === other ? 0.5 : 0);
       }
       return;
     }
-    // ordering: one misordered neighbour, drawn uniformly (reservoir sampling over the
-    // view).
+    // ordering: one misordered neighbour it can reach, drawn uniformly (reservoir
+    // sampling over the view).
     const r = this.r;
     let chosen = -1, misordered = 0;
     for (let k = 0; k < degree; k++) {
-      const q = store.slotOf(peers.neighbor(slot, k));
+      const q = ctx.contact(slot, peers.neighbor(slot, k));
       if (q < 0 || q === slot || (mine - a[q]) * (r[slot] - r[q]) >= 0) continue;
-      if (network.partitioned && !network.reachable(slot, q)) continue;
       if (this.random.int(++misordered) === 0) chosen = q;
     }
     if (chosen >= 0) {
@@ -123,10 +125,6 @@ export class Slicing implements ProtocolInstance {
   private sample(slot: number, lower: number): void {
     this.seen[slot] = this.seen[slot] * this.keep + 1;
     this.lower[slot] = this.lower[slot] * this.keep + lower;
-  }
-
-  snapshot(): Record<string, unknown> {
-    return { r: this.r, seen: this.seen, lower: this.lower };
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol, randomNeighbor, type Linkable, type ProtocolContext, type ProtocolInstance } from '../engine/protocol.js';
+import { defineProtocol, randomNeighbor, type Linkable, type BatchedStep, type Protocol, type ProtocolContext } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 
 const params = z.strictObject({
@@ -13,7 +13,7 @@ type StaticGraphParams = z.infer<typeof params>;
  * the aggregation paper). Links to nodes that leave go dead and stay; a node that
  * joins gets k random live nodes, so it can initiate too. No per-cycle work.
  */
-class StaticGraph implements ProtocolInstance, Linkable {
+class StaticGraph implements Protocol, BatchedStep, Linkable {
   readonly linkable = this;
   /** slot * k + i -> id of the slot's i-th neighbour. */
   private readonly neighbours: Int32Array;
@@ -21,8 +21,8 @@ class StaticGraph implements ProtocolInstance, Linkable {
   private readonly degrees: Int32Array;
 
   constructor(private readonly ctx: ProtocolContext, private readonly k: number) {
-    this.neighbours = new Int32Array(ctx.store.capacity * k);
-    this.degrees = new Int32Array(ctx.store.capacity);
+    this.neighbours = ctx.state.array('neighbours', new Int32Array(ctx.store.capacity * k));
+    this.degrees = ctx.state.array('degrees', new Int32Array(ctx.store.capacity));
   }
 
   init(): void {
@@ -68,10 +68,6 @@ class StaticGraph implements ProtocolInstance, Linkable {
       if (!held) this.neighbours[base + d++] = id;
     }
     this.degrees[slot] = d;
-  }
-
-  snapshot(): Record<string, unknown> {
-    return { neighbours: this.neighbours, degrees: this.degrees };
   }
 }
 

@@ -1,4 +1,4 @@
-import { Simulation } from '../engine/simulation.js';
+import { Simulation, type SimulationOptions } from '../engine/simulation.js';
 import { ScenarioError } from '../engine/errors.js';
 import type { LoadedScenario } from './load.js';
 import { estimateMemory, formatBytes, measureBuild, PROBE_SLOTS, type MemoryEstimate } from './memory.js';
@@ -8,9 +8,9 @@ import { estimateMemory, formatBytes, measureBuild, PROBE_SLOTS, type MemoryEsti
  * fit in memory is refused before anything big is allocated; a problem found while
  * building is located at its key (the file and line, or `--set`/`--seed`).
  */
-export function buildSimulation(loaded: LoadedScenario): Simulation {
+export function buildSimulation(loaded: LoadedScenario, options: SimulationOptions = {}): Simulation {
   checkMemory(loaded);
-  return build(loaded);
+  return build(loaded, options);
 }
 
 /** A built run and what it needs in memory (measured when small enough to build at once, else estimated). */
@@ -41,9 +41,9 @@ export function checkMemory(loaded: LoadedScenario): MemoryEstimate {
   return memory;
 }
 
-function build(loaded: LoadedScenario): Simulation {
+function build(loaded: LoadedScenario, options: SimulationOptions = {}): Simulation {
   try {
-    return new Simulation(loaded.scenario, loaded.registry);
+    return new Simulation(loaded.scenario, loaded.registry, options);
   } catch (error) {
     if (error instanceof ScenarioError) throw loaded.locate(error);
     if (isAllocationFailure(error)) {

@@ -1,6 +1,5 @@
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
-import { builtinRegistry } from '../builtins.js';
 import { describeError } from '../engine/describe-error.js';
 import type { ScenarioFacts } from '../engine/protocol.js';
 import type { AnyDefinition, Registry } from '../engine/registry.js';
@@ -20,8 +19,11 @@ export interface LoadOptions {
   readonly seed?: number;
   /** `key.path=value` overrides (`--set`), applied before validation. */
   readonly set?: readonly string[];
-  /** Types to resolve against; default: the built-ins. Plug-ins are added to a copy. */
-  readonly registry?: Registry;
+  /**
+   * The types a scenario may use (the CLI passes the built-in catalogue); the plug-ins
+   * a scenario names are added to a copy.
+   */
+  readonly registry: Registry;
 }
 
 export interface LoadedScenario {
@@ -30,6 +32,8 @@ export interface LoadedScenario {
   readonly registry: Registry;
   /** The `--set` overrides as given, key path -> value text, in order. */
   readonly overrides: Readonly<Record<string, string>>;
+  /** `--seed` and `--set` as given: loading the file again with them gives the same scenario. */
+  readonly given: { readonly seed?: number; readonly set: readonly string[] };
   /** Line (1-based) of the key at a dotted path in the file, or of its nearest ancestor there. */
   lineOf(keyPath: string): number | undefined;
   /**
@@ -50,7 +54,7 @@ type Path = readonly (string | number)[];
 const dotted = (path: Path) => path.map(String).join('.');
 
 /** Reads, overrides and validates a scenario file; loads its plug-ins. Throws ScenarioError on bad input. */
-export async function loadScenario(file: string, options: LoadOptions = {}): Promise<LoadedScenario> {
+export async function loadScenario(file: string, options: LoadOptions): Promise<LoadedScenario> {
   const tree = readScenarioFile(file);
   const raw = tree.value;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -69,9 +73,10 @@ export async function loadScenario(file: string, options: LoadOptions = {}): Pro
   };
 
   try {
-    const registry = (options.registry ?? builtinRegistry()).clone();
+    const registry = options.registry.clone();
     const scenario = await validate(raw as Record<string, unknown>, file, registry);
-    return { file, scenario, registry, overrides, lineOf, locate };
+    const given = { ...(options.seed !== undefined ? { seed: options.seed } : {}), set: [...(options.set ?? [])] };
+    return { file, scenario, registry, overrides, given, lineOf, locate };
   } catch (error) {
     if (error instanceof ScenarioError) throw locate(error);
     throw error;

@@ -22,7 +22,7 @@ export interface Validation {
  * created, references between them resolved, trace files read). Throws the
  * ScenarioError `run` would.
  */
-export async function validateScenario(file: string, options: LoadOptions = {}): Promise<Validation> {
+export async function validateScenario(file: string, options: LoadOptions): Promise<Validation> {
   const loaded = await loadScenario(file, options);
   const { memory } = buildMeasured(loaded);
   return {

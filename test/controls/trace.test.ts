@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { builtinRegistry } from '../../src/builtins.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { Simulation } from '../../src/engine/simulation.js';
 import { scenarioFile, tempDir } from '../helpers.js';
@@ -18,7 +19,7 @@ async function liveByCycle(file: string, cycles: number, unit = 1): Promise<stri
     seed: 1, size: 3, cycles,
     protocols: { cyclon: { type: 'cyclon', cache: 2, shuffle: 1 } },
     controls: { trace: { type: 'trace', file, unit } },
-  }));
+  }), { registry: builtinRegistry() });
   const simulation = new Simulation(scenario, registry);
   const ids = [0, 1, 2];
   const snapshot = () => ids.filter((id) => simulation.store.slotOf(id) >= 0).join('');

@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildSimulation } from '../../src/scenario/build.js';
 import { ScenarioError } from '../../src/engine/errors.js';
-import { loadScenario, type LoadOptions } from '../../src/scenario/load.js';
+import { loadScenario, type LoadOptions } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
 
 /** Fast-check's seed: fixed so that CI runs the same cases; FUZZ_SEED=<n> explores others. */

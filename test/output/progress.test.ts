@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/run.js';
 import { scenarioFile, tempDir } from '../helpers.js';
 
 /** Runs pcsim with a terminal as stdout and stderr (util-linux `script`), and returns what the terminal showed. */
@@ -25,5 +26,15 @@ describe('the progress display on a terminal', () => {
     const shown = onTerminal('run', scenarioFile({ ...cyclon, engine: 'event' }), '--out', join(tempDir(), 'out'));
     expect(shown).toMatch(/period 4\/4 \| [\d.]+ periods\/s/);
     expect(shown).not.toContain('cycles/s');
+  });
+
+  it('continues the count from the checkpoint when a run is resumed', async () => {
+    const out = join(tempDir(), 'out');
+    let done = 0;
+    await runScenario(scenarioFile(cyclon), { out, onProgress: (progress) => { done = progress.cycles; }, shouldStop: () => done >= 2 });
+    const shown = onTerminal('resume', out);
+    expect(shown).toContain('building 3,000 nodes...');
+    expect(shown).toMatch(/cycle 4\/4 \| [\d.]+ cycles\/s/);
+    expect(shown).toContain('pcsim: completed: 4 cycles');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, defaultOutputFolder, runId, safeFolderName } from '../../src/output/run-id.js';
-import { loadScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/index.js';
 import { scenarioFile } from '../helpers.js';
 
 const base = {

@@ -333,14 +333,14 @@ describe('static k-out graph (the sampler for a static network)', () => {
   });
 
   test('a degree as large as the network is refused', async () => {
-    await expect(loadScenario(scenarioFile({ size: 10, cycles: 1, protocols: { graph: { type: 'static', degree: 10 } } })))
+    await expect(loadScenario(scenarioFile({ size: 10, cycles: 1, protocols: { graph: { type: 'static', degree: 10 } } }), { registry: builtinRegistry() }))
       .rejects.toThrow('protocols.graph.degree: expected a degree smaller than the network (size 10), found 10');
   });
 });
 
 describe('parameters', () => {
   const load = (agg: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-    loadScenario(scenarioFile({ size: 100, cycles: 1, protocols: { peers: ORACLE, agg: { type: 'aggregation', ...agg } }, ...extra }));
+    loadScenario(scenarioFile({ size: 100, cycles: 1, protocols: { peers: ORACLE, agg: { type: 'aggregation', ...agg } }, ...extra }), { registry: builtinRegistry() });
 
   test('defaults: average of a peak, no epochs, no loss', async () => {
     const { scenario } = await load({});
@@ -375,7 +375,7 @@ describe('parameters', () => {
 describe('scenarios', () => {
   for (const name of ['aggregation-average', 'aggregation-cyclon', 'aggregation-count']) {
     test(`scenarios/${name}.yaml is valid`, async () => {
-      const { scenario } = await loadScenario(`scenarios/${name}.yaml`);
+      const { scenario } = await loadScenario(`scenarios/${name}.yaml`, { registry: builtinRegistry() });
       expect(Object.values(scenario.protocols).some((p) => p.type === 'aggregation')).toBe(true);
     });
   }

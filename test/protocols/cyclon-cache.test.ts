@@ -132,6 +132,42 @@ describe('cyclon caches', () => {
     }), { numRuns: 300 });
   });
 
+  it('makes one shuffle in the steps both engines share: P offers, Q answers and merges, P merges the answer', () => {
+    fc.assert(fc.property(
+      fc.record({ c: fc.integer({ min: 2, max: 12 }), l: fc.integer({ min: 1, max: 12 }), nq: fc.integer({ min: 0, max: 12 }), now: fc.nat(300) }),
+      ({ c, l: shuffle, nq, now }) => {
+        const l = Math.min(shuffle, c);
+        const cy = caches(c, 3, now);
+        // P (id 1) has taken its contact's entry out: c - 1 entries left. Q (id 2) holds up to c.
+        const n = c - 1;
+        const pHeld: [number, number][] = Array.from({ length: n }, (_, k) => [100 + k, k]);
+        const qHeld: [number, number][] = Array.from({ length: Math.min(nq, c) }, (_, k) => [200 + k, 50 + k]);
+        const pBase = fill(cy, 1, 1, pHeld.map(([id]) => id), pHeld.map(([, birth]) => birth));
+        const qBase = fill(cy, 2, 2, qHeld.map(([id]) => id), qHeld.map(([, birth]) => birth));
+        const sentP = new Int32Array(l), sentQ = new Int32Array(l);
+        const offerIds = new Int32Array(l), offerStamps = new Uint8Array(l);
+        const replyIds = new Int32Array(l), replyStamps = new Uint8Array(l);
+
+        const offered = cy.offer(pBase, n, l, sentP, offerIds, 0, offerStamps, 0);
+        const offer = Array.from({ length: offered }, (_, k): [number, number] => [offerIds[k], offerStamps[k]]);
+        const fromP = Array.from(sentP.subarray(0, offered - 1));
+        // Itself, born now, then l - 1 distinct entries of its own, as they were.
+        expect(offer).toEqual([[1, now & 255], ...fromP.map((k) => pHeld[k])]);
+        expect(new Set(fromP).size).toBe(Math.min(l - 1, n));
+
+        const answered = cy.answer(qBase, l, offerIds, offerStamps, offered, sentQ, replyIds, 0, replyStamps, 0);
+        const fromQ = Array.from(sentQ.subarray(0, answered));
+        const reply = Array.from({ length: answered }, (_, k): [number, number] => [replyIds[k], replyStamps[k]]);
+        expect(reply).toEqual(fromQ.map((k) => qHeld[k]));
+        expect(new Set(fromQ).size).toBe(Math.min(l, qHeld.length));
+        expect(entries(cy, 2)).toEqual(referenceMerge(qHeld, c, 2, offer, fromQ));
+
+        cy.mergeAnswer(pBase, n, replyIds, replyStamps, answered, sentP, offered - 1);
+        expect(entries(cy, 1)).toEqual(referenceMerge(pHeld, c, 1, reply, fromP));
+      },
+    ), { numRuns: 200 });
+  });
+
   it('tells whether a record holds an id among its first n entries', () => {
     const cy = caches(4);
     const base = fill(cy, 0, 9, [3, 4, 5]);

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { builtinRegistry } from '../../src/builtins.js';
 import { NodeStore } from '../../src/engine/node-store.js';
 import type { Context, ProtocolContext } from '../../src/engine/protocol.js';
 import { Random } from '../../src/engine/random.js';
 import { Simulation } from '../../src/engine/simulation.js';
 import { slicingObserver } from '../../src/observers/slicing.js';
+import { WorldState } from '../../src/engine/state.js';
 import { Slicing } from '../../src/protocols/slicing.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { scenarioFile } from '../helpers.js';
@@ -29,7 +31,7 @@ function slicingScenario(size: number, cycles: number, extra: Record<string, unk
 }
 
 async function build(scenario: Record<string, unknown>): Promise<Simulation> {
-  const { scenario: resolved, registry } = await loadScenario(scenarioFile(scenario));
+  const { scenario: resolved, registry } = await loadScenario(scenarioFile(scenario), { registry: builtinRegistry() });
   return new Simulation(resolved, registry);
 }
 
@@ -148,7 +150,7 @@ describe('slicing', () => {
     const store = new NodeStore(4);
     const a = store.defineAttribute('a');
     for (let i = 0; i < 4; i++) a[store.add(0)] = 10 * (i + 1);
-    const slicing = new Slicing({ store, name: 's', random: new Random('test', 1) } as unknown as ProtocolContext, { method: 'ordering', attribute: 'a' });
+    const slicing = new Slicing({ store, name: 's', random: new Random('test', 1), state: new WorldState().scope('protocols.s') } as unknown as ProtocolContext, { method: 'ordering', attribute: 'a' });
     // True slices by attribute rank 1..4: 1 1 2 2. Estimated, ceil(2r): 2 1 1 2.
     slicing.r.set([0.6, 0.1, 0.3, 0.9]);
     const observer = slicingObserver.create({ store, name: 'o', protocol: () => slicing } as unknown as Context, { protocol: 's', slices: 2 });

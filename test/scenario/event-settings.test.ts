@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/index.js';
 import { scenarioFile } from '../helpers.js';
 
 const base = {

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/engine/errors.js';
-import { loadScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
 
 const dir = tempDir('pcsim-loader-');

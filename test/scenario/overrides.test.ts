@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/engine/errors.js';
-import { loadScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/index.js';
 import { scenarioFile } from '../helpers.js';
 
 const base = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/engine/errors.js';
-import { loadScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/index.js';
 import { collect, scenarioFile, simulate } from '../helpers.js';
 
 const base = (engine: 'cycle' | 'event', extra: Record<string, unknown> = {}) => ({

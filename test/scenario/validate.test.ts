@@ -6,7 +6,7 @@ import { builtinRegistry } from '../../src/builtins.js';
 import { defineProtocol } from '../../src/engine/protocol.js';
 import { buildSimulation } from '../../src/scenario/build.js';
 import { ScenarioError } from '../../src/engine/errors.js';
-import { loadScenario } from '../../src/scenario/load.js';
+import { loadScenario } from '../../src/index.js';
 import { validateScenario } from '../../src/scenario/validate.js';
 import { measureBuild } from '../../src/scenario/memory.js';
 import { Simulation } from '../../src/engine/simulation.js';
@@ -25,7 +25,7 @@ function file(name: string, text: string): string {
 async function validated(text: string, set?: string[]): Promise<string> {
   const path = file('scenario.yaml', text);
   try {
-    await validateScenario(path, { set });
+    await validateScenario(path, { set, registry: builtinRegistry() });
   } catch (error) {
     expect(error).toBeInstanceOf(ScenarioError);
     return (error as Error).message.replaceAll(dir, 'DIR');
@@ -70,10 +70,10 @@ describe('validate builds the run, and finds what run would', () => {
   });
 
   it('and reports the memory of a run it accepts: measured when small, estimated from 10,000 nodes when large', async () => {
-    const small = await validateScenario(file('small.yaml', head));
+    const small = await validateScenario(file('small.yaml', head), { registry: builtinRegistry() });
     expect(small.measuredSlots).toBe(100);
     expect(small.estimateBytes).toBeGreaterThan(100 * 50);
-    const large = await validateScenario(file('large.yaml', head.replace('size: 100', 'size: 200000')));
+    const large = await validateScenario(file('large.yaml', head.replace('size: 100', 'size: 200000')), { registry: builtinRegistry() });
     expect(large.measuredSlots).toBe(10_000);
     expect(large.lowerBound).toBe(false);
     expect(large.availableBytes).toBeGreaterThan(0);

@@ -1,12 +1,20 @@
-import type { Linkable, ProtocolContext, ProtocolInstance } from '../../engine/protocol.js';
+import type { BatchedStep, Linkable, Prefetching, Protocol, ProtocolContext } from '../../engine/protocol.js';
 import type { Random } from '../../engine/random.js';
-import { SlabPool } from '../../engine/slab-pool.js';
+import type { SlabPool } from '../../engine/slab-pool.js';
 import { CountInstances } from './count-instances.js';
 import { Inputs } from './inputs.js';
 import type { AggregationFunction, AggregationParams } from './params.js';
 
 /** How the per-node `values` combine in an exchange (plain numbers: a switch on them stays cheap). */
 const NONE = 0, AVERAGE = 1, MIN = 2, MAX = 3;
+
+/**
+ * The combination of a node's value `a` with another's `b` by `rule` (AVERAGE, MIN or
+ * MAX; count instances always average): the one rule both engines' exchanges apply.
+ */
+function combine(rule: number, a: number, b: number): number {
+  return rule === AVERAGE ? (a + b) / 2 : rule === MIN ? (a < b ? a : b) : (a > b ? a : b);
+}
 
 const BATCH = 16;
 
@@ -30,9 +38,11 @@ const REQUEST = 0, REPLY = 1;
  * count elects new leaders). A node that joins mid-epoch neither initiates nor
  * answers until the next epoch starts (without epochs: never).
  *
- * State is typed arrays by slot; no object per node or per exchange.
+ * State is typed arrays by slot; no object per node or per exchange. Everything that
+ * lasts between steps is declared through ctx.state (the arrays, the epoch's
+ * bookkeeping, the messages in flight), so that checkpoints save it.
  */
-export class Aggregation implements ProtocolInstance {
+export class Aggregation implements Protocol, BatchedStep, Prefetching {
   readonly function: AggregationFunction;
   /** slot -> running value: the estimate for average, min, max; the average of the inputs for sum. */
   readonly values: Float64Array;
@@ -41,22 +51,23 @@ export class Aggregation implements ProtocolInstance {
   /** slot -> 1 while the node takes part in the current epoch. */
   readonly participating: Uint8Array;
   readonly inputs: Inputs;
-  /** Cycle (completed cycles) at which the current epoch started. */
-  epochStart = 0;
+  /**
+   * The epoch's bookkeeping: the cycle it started at; the cycle whose sweep was last
+   * prepared (epoch restart); whether no node has joined since it started (then the
+   * participation checks can be skipped).
+   */
+  private readonly epochState: { start: number; prepared: number; everyoneParticipates: boolean };
 
   private readonly rule: number;
   private readonly epoch: number | undefined;
   private readonly loss: number;
   private peers!: Linkable;
+  /** The store's id -> slot table, re-read before each cycle-driven step. */
   private slotOfId: Int32Array;
-  /** The cycle whose sweep was last prepared (epoch restart, id table refresh). */
-  private preparedCycle = -1;
   /** Set by `drawPeer`: the fate of the messages of the exchange just drawn. */
   private requestLost = false;
   private replyLost = false;
-  /** True while no node has joined since the epoch started: the participation checks can be skipped. */
-  private everyoneParticipates = false;
-  /** Whether a partition is in force this cycle (then each exchange asks the network). */
+  /** Whether a partition is in force (then each peer is resolved by ctx.contact). */
   private partitioned = false;
   private readonly random: Random;
   // One batch of exchanges in flight in stepAll(): drawn peer ids, their slots, lost replies.
@@ -69,7 +80,9 @@ export class Aggregation implements ProtocolInstance {
    * Event engine: one record per message in flight: the sender's state (its value, or
    * its count instances), then the epoch it belongs to, then 1 if the reply is to be lost.
    */
-  private payloads?: SlabPool<Float64Array>;
+  private readonly payloads?: SlabPool<Float64Array>;
+  /** Event engine: a node's state as it was before it combined, for its reply. */
+  private readonly scratch: Float64Array;
 
   constructor(private readonly ctx: ProtocolContext, private readonly p: AggregationParams) {
     const { store } = ctx;
@@ -77,12 +90,21 @@ export class Aggregation implements ProtocolInstance {
     this.rule = p.function === 'count' ? NONE : p.function === 'min' ? MIN : p.function === 'max' ? MAX : AVERAGE;
     this.epoch = p.epoch;
     this.loss = p.loss;
-    this.values = new Float64Array(store.capacity);
-    this.participating = new Uint8Array(store.capacity);
-    this.inputs = new Inputs(store, p.init, ctx.scenario.size, `protocols.${ctx.name}`);
-    this.counts = p.function === 'count' || p.function === 'sum' ? new CountInstances(store, p.leaders, ctx.scenario.size) : undefined;
+    this.values = ctx.state.array('values', new Float64Array(store.capacity));
+    this.participating = ctx.state.array('participating', new Uint8Array(store.capacity));
+    this.inputs = new Inputs(store, p.init, ctx.scenario.size, `protocols.${ctx.name}`, ctx.state);
+    this.counts = p.function === 'count' || p.function === 'sum' ? new CountInstances(store, p.leaders, ctx.scenario.size, ctx.state) : undefined;
+    this.epochState = ctx.state.values('epoch', { start: 0, prepared: -1, everyoneParticipates: false });
     this.slotOfId = store.idMap();
     this.random = ctx.random;
+    const width = 1 + (this.counts ? this.counts.width : 0);
+    this.scratch = new Float64Array(width);
+    if (ctx.engine === 'event') this.payloads = ctx.state.pool('messages', width + 2, (n) => new Float64Array(n));
+  }
+
+  /** Cycle (completed cycles) at which the current epoch started. */
+  get epochStart(): number {
+    return this.epochState.start;
   }
 
   init(): void {
@@ -117,7 +139,7 @@ export class Aggregation implements ProtocolInstance {
    */
   onJoin(slot: number, returning = false): void {
     this.participating[slot] = 0;
-    this.everyoneParticipates = false;
+    this.epochState.everyoneParticipates = false;
     this.values[slot] = 0;
     this.counts?.clear(slot);
     if (returning) return;
@@ -136,7 +158,7 @@ export class Aggregation implements ProtocolInstance {
   }
 
   step(slot: number): void {
-    this.prepareCycle();
+    this.refresh();
     const id = this.drawPeer(slot);
     const q = id < 0 || this.requestLost ? -1 : this.resolvePeer(slot, id);
     if (q >= 0) this.exchange(slot, q, this.replyLost);
@@ -151,7 +173,7 @@ export class Aggregation implements ProtocolInstance {
    * value, the id -> slot table, the peer's value.
    */
   stepAll(order: Int32Array, from: number, to: number): void {
-    this.prepareCycle();
+    this.refresh();
     const peers = this.peers;
     const slotOfId = this.slotOfId;
     // What an exchange reads first on each side: the count instances if any, else the value.
@@ -194,13 +216,17 @@ export class Aggregation implements ProtocolInstance {
     this.prefetchSink = (this.prefetchSink + sink) | 0;
   }
 
-  /** Once per cycle, before the first exchange: refresh the id table, restart at an epoch boundary. */
-  private prepareCycle(): void {
-    const cycle = this.ctx.clock.cycle;
-    if (this.preparedCycle === cycle) return;
-    this.preparedCycle = cycle;
+  /** Before a cycle's exchanges: re-read what the engine may have changed (the id table, a partition). */
+  private refresh(): void {
     this.slotOfId = this.ctx.store.idMap();
     this.partitioned = this.ctx.network.partitioned;
+  }
+
+  /** Once per cycle, before the first exchange or event (the engine calls it): restart at an epoch boundary. */
+  beginCycle(): void {
+    const cycle = this.ctx.clock.cycle;
+    if (this.epochState.prepared === cycle) return;
+    this.epochState.prepared = cycle;
     if (this.epoch !== undefined && cycle > 0 && cycle % this.epoch === 0) this.restart(this.random);
   }
 
@@ -213,7 +239,7 @@ export class Aggregation implements ProtocolInstance {
   private drawPeer(p: number): number {
     this.requestLost = false;
     this.replyLost = false;
-    if (!this.everyoneParticipates && this.participating[p] === 0) return -1;
+    if (!this.epochState.everyoneParticipates && this.participating[p] === 0) return -1;
     const random = this.random;
     const id = this.peers.samplePeer(p, random);
     if (id >= 0 && this.loss > 0) {
@@ -225,10 +251,10 @@ export class Aggregation implements ProtocolInstance {
 
   /** The slot of p's drawn peer `id`, or -1 if no exchange happens: the peer left, is cut off by a partition, or sits this epoch out. */
   private resolvePeer(p: number, id: number): number {
-    const q = this.slotOfId[id];
+    // The id table is the engine's answer too while no partition is in force.
+    const q = this.partitioned ? this.ctx.contact(p, id) : this.slotOfId[id];
     if (q < 0 || q === p) return -1;
-    if (!this.everyoneParticipates && this.participating[q] === 0) return -1;
-    if (this.partitioned && !this.ctx.network.reachable(p, q)) return -1;
+    if (!this.epochState.everyoneParticipates && this.participating[q] === 0) return -1;
     return q;
   }
 
@@ -237,8 +263,7 @@ export class Aggregation implements ProtocolInstance {
     const rule = this.rule;
     if (rule !== NONE) {
       const values = this.values;
-      const a = values[p], b = values[q];
-      const combined = rule === AVERAGE ? (a + b) / 2 : rule === MIN ? (a < b ? a : b) : (a > b ? a : b);
+      const combined = combine(rule, values[p], values[q]);
       values[q] = combined;
       if (!replyLost) values[p] = combined;
     }
@@ -248,7 +273,7 @@ export class Aggregation implements ProtocolInstance {
       const width = counts.width;
       const pBase = p * width, qBase = q * width;
       for (let k = 0, n = counts.running; k < n; k++) {
-        const combined = (x[pBase + k] + x[qBase + k]) / 2;
+        const combined = combine(AVERAGE, x[pBase + k], x[qBase + k]);
         x[qBase + k] = combined;
         if (!replyLost) x[pBase + k] = combined;
       }
@@ -262,14 +287,13 @@ export class Aggregation implements ProtocolInstance {
    * drifts from the true mean as it does in deployments.
    */
   onTimer(p: number): void {
-    this.prepareCycle();
     const id = this.drawPeer(p);
     if (id < 0 || this.requestLost || id === this.ctx.store.idOf[p]) return;
-    const pool = this.pool();
+    const pool = this.payloads!;
     const record = pool.allocate();
     const base = record * pool.width;
     this.writeState(p, pool.data, base);
-    pool.data[base + pool.width - 2] = this.epochStart;
+    pool.data[base + pool.width - 2] = this.epochState.start;
     pool.data[base + pool.width - 1] = this.replyLost ? 1 : 0;
     if (!this.ctx.transport!.send(p, id, REQUEST, record, 8 * (pool.width - 2))) pool.release(record);
   }
@@ -284,15 +308,14 @@ export class Aggregation implements ProtocolInstance {
   }
 
   onMessage(slot: number, kind: number, from: number, payload: number): void {
-    this.prepareCycle();
     const pool = this.payloads!;
     const base = payload * pool.width;
     const data = pool.data;
-    const current = data[base + pool.width - 2] === this.epochStart && (this.everyoneParticipates || this.participating[slot] === 1);
+    const current = data[base + pool.width - 2] === this.epochState.start && (this.epochState.everyoneParticipates || this.participating[slot] === 1);
     if (kind === REQUEST && current) {
       // Answer with our state as it was, then combine with what came.
       const replyLost = data[base + pool.width - 1] === 1;
-      const scratch = this.scratchState(pool.width);
+      const scratch = this.scratch;
       this.writeState(slot, scratch, 0);
       this.combineFrom(slot, data, base);
       for (let k = 0; k < pool.width - 2; k++) data[base + k] = scratch[k];
@@ -304,18 +327,7 @@ export class Aggregation implements ProtocolInstance {
   }
 
   onUndelivered(_kind: number, payload: number): void {
-    this.payloads?.release(payload);
-  }
-
-  private pool(): SlabPool<Float64Array> {
-    this.payloads ??= new SlabPool(1 + (this.counts ? this.counts.width : 0) + 2, (n) => new Float64Array(n));
-    return this.payloads;
-  }
-
-  private scratch?: Float64Array;
-  private scratchState(width: number): Float64Array {
-    if (!this.scratch || this.scratch.length < width) this.scratch = new Float64Array(width);
-    return this.scratch;
+    this.payloads!.release(payload);
   }
 
   /** Copies the node's exchanged state to out[base...]: its value, then its count instances (count, sum). */
@@ -327,15 +339,12 @@ export class Aggregation implements ProtocolInstance {
 
   /** Combines the node's state with a received one (laid out as writeState does), by the function's rule. */
   private combineFrom(slot: number, data: Float64Array, base: number): void {
-    if (this.rule !== NONE) {
-      const a = this.values[slot], b = data[base];
-      this.values[slot] = this.rule === AVERAGE ? (a + b) / 2 : this.rule === MIN ? (a < b ? a : b) : (a > b ? a : b);
-    }
+    if (this.rule !== NONE) this.values[slot] = combine(this.rule, this.values[slot], data[base]);
     const counts = this.counts;
     if (counts) {
       const x = counts.values;
       const width = counts.width;
-      for (let k = 0, n = counts.running; k < n; k++) x[slot * width + k] = (x[slot * width + k] + data[base + 1 + k]) / 2;
+      for (let k = 0, n = counts.running; k < n; k++) x[slot * width + k] = combine(AVERAGE, x[slot * width + k], data[base + 1 + k]);
     }
   }
 
@@ -350,23 +359,7 @@ export class Aggregation implements ProtocolInstance {
       this.values[slot] = this.inputs.of(slot);
     }
     counts?.restart(store, random);
-    this.everyoneParticipates = true;
-    this.epochStart = this.ctx.clock.cycle;
-  }
-
-  snapshot(): Record<string, unknown> {
-    return {
-      values: this.values,
-      inputs: this.inputs.drawn,
-      participating: this.participating,
-      counts: this.counts?.values,
-      countsRunning: this.counts?.running,
-      sizeGuess: this.counts?.sizeGuess,
-      droppedLeaders: this.counts?.droppedLeaders,
-      epochStart: this.epochStart,
-      everyoneParticipates: this.everyoneParticipates,
-      preparedCycle: this.preparedCycle,
-      prefetchSink: this.prefetchSink,
-    };
+    this.epochState.everyoneParticipates = true;
+    this.epochState.start = this.ctx.clock.cycle;
   }
 }

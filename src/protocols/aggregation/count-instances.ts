@@ -1,5 +1,6 @@
 import type { NodeStore } from '../../engine/node-store.js';
 import type { Random } from '../../engine/random.js';
+import type { StateDeclarations } from '../../engine/state.js';
 
 /**
  * Network size by averaging (COUNT in Jelasity, Montresor, Babaoglu 2005): in each
@@ -22,22 +23,31 @@ export class CountInstances {
   readonly width: number;
   /** slot * width + instance -> the node's value in that instance. */
   readonly values: Float64Array;
-  /** Instances running this epoch (columns 0..running-1). */
-  running = 0;
   /** slot -> N̂, the node's size estimate from the last epoch that gave it one. */
   readonly sizeGuess: Float64Array;
-  /** Elected leaders that found no free column, over the whole run (see `width`). */
-  droppedLeaders = 0;
+  /** The instances running this epoch, and the elected leaders that found no free column, over the whole run (see `width`). */
+  private readonly tally: { running: number; droppedLeaders: number };
   private readonly sorted: Float64Array;
 
-  constructor(store: NodeStore, private readonly leaders: number | undefined, private readonly scenarioSize: number) {
+  constructor(store: NodeStore, private readonly leaders: number | undefined, scenarioSize: number, state: StateDeclarations) {
     // The number of leaders is binomial with mean C, so C + 4√C columns leave an elected
     // leader without a column about once in 10^4-10^5 epochs; such leaders are counted
     // and sit the epoch out rather than grow the per-node record.
     this.width = leaders === undefined ? 1 : Math.ceil(leaders + 4 * Math.sqrt(leaders));
-    this.values = new Float64Array(store.capacity * this.width);
-    this.sizeGuess = new Float64Array(store.capacity).fill(scenarioSize);
+    this.values = state.array('instances', new Float64Array(store.capacity * this.width));
+    this.sizeGuess = state.array('size-guess', new Float64Array(store.capacity).fill(scenarioSize));
+    this.tally = state.values('elections', { running: 0, droppedLeaders: 0 });
     this.sorted = new Float64Array(this.width);
+  }
+
+  /** Instances running this epoch (columns 0..running-1). */
+  get running(): number {
+    return this.tally.running;
+  }
+
+  /** Elected leaders that found no free column, over the whole run (see `width`). */
+  get droppedLeaders(): number {
+    return this.tally.droppedLeaders;
   }
 
   /** Starts the instances of a new epoch over the live nodes, electing leaders with `random`. */
@@ -48,18 +58,19 @@ export class CountInstances {
       const base = store.liveSlot(i) * width;
       values.fill(0, base, base + width);
     }
-    this.running = 0;
+    const tally = this.tally;
+    tally.running = 0;
     if (n === 0) return;
     if (this.leaders === undefined) {
       values[store.liveSlot(random.int(n)) * width] = 1;
-      this.running = 1;
+      tally.running = 1;
       return;
     }
     for (let i = 0; i < n; i++) {
       const slot = store.liveSlot(i);
       if (random.next() * this.sizeGuess[slot] >= this.leaders) continue; // not elected: P = C/N̂
-      if (this.running < width) values[slot * width + this.running++] = 1;
-      else this.droppedLeaders++;
+      if (tally.running < width) values[slot * width + tally.running++] = 1;
+      else tally.droppedLeaders++;
     }
   }
 
@@ -78,7 +89,7 @@ export class CountInstances {
     const { values, sorted } = this;
     const base = slot * this.width;
     let known = 0;
-    for (let k = 0; k < this.running; k++) {
+    for (let k = 0, running = this.tally.running; k < running; k++) {
       const x = values[base + k];
       if (x <= 0) continue;
       // Insertion sort: a handful of values.

@@ -1,6 +1,7 @@
 import type { NodeStore } from '../../engine/node-store.js';
 import type { Random } from '../../engine/random.js';
 import { declaredAttribute } from '../../engine/attribute.js';
+import type { StateDeclarations } from '../../engine/state.js';
 import type { InitSpec } from './params.js';
 
 /**
@@ -11,14 +12,21 @@ import type { InitSpec } from './params.js';
  * attributes is tracked from the next epoch on.
  */
 export class Inputs {
-  /** slot -> drawn input (unused for `attribute`). */
+  /** slot -> drawn input (empty for `attribute`). */
   readonly drawn: Float64Array;
   /** The attribute array itself, for `attribute`. */
   private readonly attribute: Float64Array | undefined;
 
-  constructor(private readonly store: NodeStore, private readonly spec: InitSpec, private readonly scenarioSize: number, keyPath: string) {
-    this.drawn = new Float64Array(store.capacity);
-    if (spec.kind === 'attribute') this.attribute = declaredAttribute(store, spec.name, `${keyPath}.init.name`);
+  constructor(
+    private readonly store: NodeStore, private readonly spec: InitSpec, private readonly scenarioSize: number, keyPath: string,
+    state: StateDeclarations,
+  ) {
+    if (spec.kind === 'attribute') {
+      this.attribute = declaredAttribute(store, spec.name, `${keyPath}.init.name`);
+      this.drawn = new Float64Array(0);
+    } else {
+      this.drawn = state.array('inputs', new Float64Array(store.capacity));
+    }
   }
 
   /** Sets the inputs of every live node at the start of the run. */

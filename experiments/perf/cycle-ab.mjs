@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// A/B of two builds of pcsim on Cyclon in the cycle engine (scenarios/cyclon.yaml,
+// c = 20, l = 8, no observer), in one process: each build runs its own simulation and
+// the two take turns, one cycle each, so both see the same machine load (see
+// event-ab.mjs for why).
+//
+//   git worktree add /tmp/ab-old <old commit> && (cd /tmp/ab-old && npm ci)   or reuse a build:
+//   npx tsc -p tsconfig.build.json --outDir .ab-old   (at the old commit)
+//   npx tsc -p tsconfig.build.json --outDir .ab-new   (at the new one)
+//   node experiments/perf/cycle-ab.mjs .ab-old .ab-new [--size 1000000] [--cycles 12]
+//
+// Prints each build's median s/cycle and the median of B/A per turn; appends to results/perf/cycle-ab.tsv.
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median, option, report } from './report.mjs';
+
+const [a, b] = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith('--') && !all[i - 1]?.startsWith('--'));
+if (!a || !b) throw new Error('usage: cycle-ab.mjs <build A> <build B> [--size N] [--cycles C]');
+const size = Number(option('size', 1_000_000));
+const cycles = Number(option('cycles', 12));
+const scenarioFile = fileURLToPath(new URL('../../scenarios/cyclon.yaml', import.meta.url));
+
+async function start(dist) {
+  const pcsim = await import(pathToFileURL(path.resolve(dist, 'index.js')).href);
+  const { scenario, registry } = await pcsim.loadScenario(scenarioFile, {
+    registry: pcsim.builtinRegistry(),
+    set: [`size=${size}`, `cycles=${cycles + 2}`, 'observers={}'],
+  });
+  const simulation = new pcsim.Simulation(scenario, registry);
+  const sink = () => {};
+  simulation.advance(sink); // warm-up: the JIT
+  return () => {
+    const t = performance.now();
+    simulation.advance(sink);
+    return (performance.now() - t) / 1000;
+  };
+}
+
+const runA = await start(a);
+const runB = await start(b);
+const seconds = { a: [], b: [], ratio: [] };
+for (let i = 0; i < cycles; i++) {
+  const x = runA();
+  const y = runB();
+  seconds.a.push(x);
+  seconds.b.push(y);
+  seconds.ratio.push(y / x);
+}
+console.log(`B/A per turn: ${seconds.ratio.map((r) => r.toFixed(2)).join(' ')}`);
+report('cycle-ab', [{
+  size, cycles, a, b,
+  a_s_per_cycle: median(seconds.a).toFixed(3), b_s_per_cycle: median(seconds.b).toFixed(3), b_over_a: median(seconds.ratio).toFixed(3),
+}]);

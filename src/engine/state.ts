@@ -1,0 +1,208 @@
+import { deserialize, serialize } from 'node:v8';
+import { SlabPool } from './slab-pool.js';
+
+/** The typed arrays a plug-in may keep its state in. */
+export type StateArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
+/** A plain value a plug-in keeps between steps: numbers, strings, booleans, null, and arrays or objects of them. */
+type Plain = number | string | boolean | null | readonly Plain[] | { readonly [key: string]: Plain };
+
+/**
+ * How a protocol, control or observer keeps the state that lasts between steps: it
+ * declares it here, and the engine saves it in checkpoints and restores it on resume.
+ * Nothing else is saved: scratch space used within one step may stay private.
+ *
+ * Names are the instance's own (the engine prefixes the instance's path); each may be
+ * declared once.
+ */
+export interface StateDeclarations {
+  /**
+   * Keeps `array` (per-node state, usually `capacity` or `capacity * width` long) and
+   * returns it. Its length is fixed; views of its memory (`bytesOf`) see restored data.
+   */
+  array<T extends StateArray>(name: string, array: T): T;
+  /**
+   * Numbers and other plain values kept between steps (counters, an epoch, a cursor):
+   * returns `initial` itself; read and write its fields. Restored in place.
+   */
+  values<T extends Record<string, Plain>>(name: string, initial: T): T;
+  /** A growable pool of fixed-width records (message payloads in the event engine), restored whole. */
+  pool<T extends Int32Array | Float64Array>(name: string, width: number, make: (length: number) => T, capacity?: number): SlabPool<T>;
+}
+
+/** One saved piece of state: a typed array's bytes, or a serialised value. */
+export interface Section {
+  readonly name: string;
+  /** The typed array's constructor name, or 'value' (node:v8 serialisation). */
+  readonly type: string;
+  readonly bytes: Uint8Array;
+}
+
+/** What the engine itself keeps: saved and restored by code of its own (the node store, the event queue...). */
+export interface EngineState {
+  save(): unknown;
+  restore(saved: unknown): void;
+}
+
+type Entry =
+  | { kind: 'array'; array: StateArray }
+  | { kind: 'values'; values: Record<string, Plain> }
+  | { kind: 'pool'; pool: SlabPool<Int32Array | Float64Array> }
+  | { kind: 'engine'; state: EngineState };
+
+/**
+ * Every piece of simulation state, by name: what a checkpoint holds. The engine
+ * registers its own parts (clock, node store, random streams, event queue, network)
+ * and hands each plug-in instance a StateDeclarations scoped to its path.
+ */
+export class WorldState {
+  private readonly entries = new Map<string, Entry>();
+
+  /** The declarations of the instance at `path` (`protocols.cyclon`): names become `path/name`. */
+  scope(path: string, wrapArray?: (name: string, array: StateArray) => StateArray): StateDeclarations {
+    const full = (name: string) => {
+      if (typeof name !== 'string' || name === '' || name.includes('/')) throw new Error(`${path}: a state name must be a non-empty string without "/", found ${JSON.stringify(name)}`);
+      return `${path}/${name}`;
+    };
+    return {
+      array: <T extends StateArray>(name: string, array: T): T => {
+        this.add(full(name), { kind: 'array', array });
+        return (wrapArray ? wrapArray(full(name), array) : array) as T;
+      },
+      values: <T extends Record<string, Plain>>(name: string, initial: T): T => {
+        this.add(full(name), { kind: 'values', values: initial });
+        return initial;
+      },
+      pool: <T extends Int32Array | Float64Array>(name: string, width: number, make: (length: number) => T, capacity?: number) => {
+        const pool = new SlabPool(width, make, capacity);
+        this.add(full(name), { kind: 'pool', pool: pool as SlabPool<Int32Array | Float64Array> });
+        return pool;
+      },
+    };
+  }
+
+  /** Registers a part of the engine's own state. */
+  engine(name: string, state: EngineState): void {
+    this.add(name, { kind: 'engine', state });
+  }
+
+  /** The names of every piece of state, in declaration order. */
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** Every piece of state as sections. Arrays are views of the live memory: write them out before the run goes on. */
+  save(): Section[] {
+    const sections: Section[] = [];
+    for (const [name, entry] of this.entries) {
+      switch (entry.kind) {
+        case 'array':
+          sections.push({ name, type: entry.array.constructor.name, bytes: new Uint8Array(entry.array.buffer, entry.array.byteOffset, entry.array.byteLength) });
+          break;
+        case 'values':
+          sections.push({ name, type: 'value', bytes: serialize(entry.values) });
+          break;
+        case 'pool': {
+          const { data, free, used } = entry.pool.snapshot();
+          sections.push({ name, type: 'value', bytes: serialize({ width: entry.pool.width, free, used, type: data.constructor.name }) });
+          sections.push({ name: `${name}#data`, type: data.constructor.name, bytes: new Uint8Array(data.buffer, data.byteOffset, used * entry.pool.width * data.BYTES_PER_ELEMENT) });
+          break;
+        }
+        case 'engine':
+          sections.push(...engineSections(name, entry.state.save()));
+          break;
+      }
+    }
+    return sections;
+  }
+
+  /**
+   * Puts saved state back in place. The world must have been built from the same
+   * scenario: a missing, extra or differently shaped piece is an error naming it.
+   */
+  restore(sections: readonly Section[]): void {
+    const byName = new Map(sections.map((section) => [section.name, section]));
+    const take = (name: string): Section => {
+      const section = byName.get(name);
+      if (!section) throw new Error(`the checkpoint has no state "${name}"`);
+      byName.delete(name);
+      return section;
+    };
+    for (const [name, entry] of this.entries) {
+      switch (entry.kind) {
+        case 'array': {
+          const section = take(name);
+          const { array } = entry;
+          if (section.type !== array.constructor.name || section.bytes.byteLength !== array.byteLength) {
+            throw new Error(`state "${name}": expected a ${array.constructor.name} of ${array.length}, found a ${section.type} of ${section.bytes.byteLength} bytes`);
+          }
+          new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(section.bytes);
+          break;
+        }
+        case 'values': {
+          const saved = deserialize(take(name).bytes) as Record<string, Plain>;
+          for (const key of Object.keys(entry.values)) if (!Object.hasOwn(saved, key)) delete entry.values[key];
+          Object.assign(entry.values, saved);
+          break;
+        }
+        case 'pool': {
+          const head = deserialize(take(name).bytes) as { width: number; free: Int32Array; used: number; type: string };
+          const data = take(`${name}#data`);
+          if (head.width !== entry.pool.width) throw new Error(`state "${name}": expected records of ${entry.pool.width}, found ${head.width}`);
+          entry.pool.restore(typedFrom(head.type, data.bytes), head.free, head.used);
+          break;
+        }
+        case 'engine': {
+          entry.state.restore(readEngineSections(name, take));
+          break;
+        }
+      }
+    }
+    if (byName.size > 0) throw new Error(`the checkpoint has state this run does not: ${[...byName.keys()].slice(0, 5).join(', ')}`);
+  }
+
+  private add(name: string, entry: Entry): void {
+    if (this.entries.has(name)) throw new Error(`state "${name}" is declared twice`);
+    this.entries.set(name, entry);
+  }
+}
+
+/*
+ * An engine part saves a plain object whose typed arrays are written as array sections
+ * (`name.key`) and the rest as one value section (`name`).
+ */
+function engineSections(name: string, saved: unknown): Section[] {
+  const rest: Record<string, unknown> = {};
+  const sections: Section[] = [];
+  for (const [key, value] of Object.entries(saved as Record<string, unknown>)) {
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      sections.push({ name: `${name}.${key}`, type: value.constructor.name, bytes: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) });
+      rest[key] = { array: value.constructor.name };
+    } else {
+      rest[key] = value;
+    }
+  }
+  return [{ name, type: 'value', bytes: serialize(rest) }, ...sections];
+}
+
+function readEngineSections(name: string, take: (name: string) => Section): Record<string, unknown> {
+  const saved = deserialize(take(name).bytes) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(saved)) {
+    const array = (value as { array?: string } | null)?.array;
+    if (typeof array === 'string') saved[key] = typedFrom(array, take(`${name}.${key}`).bytes);
+  }
+  return saved;
+}
+
+const arrayTypes: Record<string, new (buffer: ArrayBuffer, offset: number, length: number) => StateArray> = {
+  Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array,
+};
+
+/** A typed array of `type` with a copy of `bytes` (aligned, and independent of the file's buffer). */
+export function typedFrom(type: string, bytes: Uint8Array): any {
+  const make = arrayTypes[type];
+  if (!make) throw new Error(`unknown array type "${type}" in checkpoint`);
+  const copy = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(copy).set(bytes);
+  return new make(copy, 0, bytes.byteLength / (make as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
+}
