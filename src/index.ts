@@ -8,11 +8,12 @@ export { Random, RandomStreams, type RandomState } from './engine/random.js';
 export { distributionSchema, sampler, type Distribution } from './engine/distributions.js';
 export { Simulation, type MetricSink } from './engine/simulation.js';
 export { Registry, type AnyDefinition } from './engine/registry.js';
+export type { StateDeclarations, StateArray, Section } from './engine/state.js';
 export {
   defineProtocol, defineObserver, defineControl, randomNeighbor,
   type Context, type ProtocolContext, type Linkable, type Membership, type ParamProblem,
   type Transport, type Departure, type ScenarioFacts,
-  type ProtocolDefinition, type ProtocolInstance,
+  type ProtocolDefinition, type ProtocolInstance, type Protocol, type BatchedStep, type Prefetching,
   type ObserverDefinition, type ObserverInstance,
   type ControlDefinition, type ControlInstance,
 } from './engine/protocol.js';

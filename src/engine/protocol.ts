@@ -35,7 +35,7 @@ export interface Context {
   readonly store: NodeStore;
   /** The instance's own stream: `protocol/<name>`, `observer/<name>` or `control/<name>`. */
   readonly random: Random;
-  /** Cycles completed so far (0 during initialisation); in the event engine, periods elapsed and the time in ms. */
+  /** The simulated time (cycles; ms in the event engine) and the whole cycles (periods) elapsed: 0 during initialisation. */
   readonly clock: { readonly cycle: number; readonly time: number };
   /** Which engine runs the scenario. */
   readonly engine: 'cycle' | 'event';

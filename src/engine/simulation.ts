@@ -47,7 +47,11 @@ export class Simulation {
   readonly streams: RandomStreams;
   /** Every piece of state, by name: what a checkpoint saves. */
   readonly state = new WorldState();
-  /** Cycles completed; in the event engine, whole periods elapsed and the time (ms). */
+  /**
+   * The one clock: `time` in the engine's unit (cycles; ms in the event engine), on which
+   * protocols, controls and observers are all scheduled; `cycle`, the whole cycles
+   * (periods) elapsed, is derived from it.
+   */
   readonly clock = { cycle: 0, time: 0 };
   /** The event engine's queue, network model and timers (event mode only). */
   readonly eventLoop?: EventLoop;
@@ -157,7 +161,7 @@ export class Simulation {
 
   /** Where the run stands in the observers' and controls' unit: the cycle, or the time (ms) in the event engine. */
   private get now(): number {
-    return this.eventLoop ? this.clock.time : this.clock.cycle;
+    return this.clock.time;
   }
 
   /** The end of the run in that unit. */
@@ -225,6 +229,7 @@ export class Simulation {
         else for (let i = from; i < to; i++) protocol.step(this.order[i]);
       }
     }
+    this.clock.time = next;
     this.clock.cycle = next;
     this.observe(sink);
   }

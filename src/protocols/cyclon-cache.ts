@@ -215,7 +215,7 @@ export class CyclonCaches {
   pickRandom(picks: Int32Array, n: number, k: number): void {
     const draw = this.draw;
     if (n <= 32) {
-      // Two positions per draw: seedrandom's alea yields multiples of 2^-32, so u * n
+      // Two positions per draw: Alea (engine/random.ts) yields multiples of 2^-32, so u * n
       // and (u * n - d1) * n are exact and (d1, d2) are the base-n digits of
       // floor(u * n^2). Each of the n^2 pairs thus has probability (1 + e) / n^2
       // with |e| <= n^2 / 2^32 <= 2.4e-7.
