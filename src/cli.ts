@@ -4,6 +4,7 @@ import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { builtinRegistry } from './builtins.js';
 import { scenarioJsonSchema } from './cli/json-schema.js';
+import { checkCheckpointEvery } from './output/checkpoint.js';
 import { listText } from './cli/list.js';
 import { nearMiss } from './engine/suggest.js';
 import { describeError, internalStack } from './engine/describe-error.js';
@@ -76,17 +77,17 @@ const pluginOption = {
 
 const graceOption = {
   type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('grace'),
-  describe: 'seconds the current cycle may still run after SIGINT/SIGTERM before the run is ended at once (default 10)',
+  describe: 'seconds the current cycle may still run after SIGINT, SIGTERM or SIGHUP before the run is ended at once (default 10; writing a checkpoint does not count)',
 } as const satisfies Options;
 const progressOption = { type: 'boolean', default: true, describe: 'progress bar on stderr (only when it is a terminal)' } as const satisfies Options;
 
-/** A positive whole number of cycles; checked where the option is read. */
+/** A whole number of cycles from 1 to 2^50; checked where the option is read, as the library checks it. */
 function checkpointEveryOption(describe: string) {
   return {
     type: 'number', nargs: 1, requiresArg: true, describe,
     coerce: (value: number | number[]) => {
       const every = once<number>('checkpoint-every')(value);
-      if (!Number.isSafeInteger(every) || every < 1) throw new ScenarioError('', `expected a whole number of cycles, at least 1, found ${every}`, '--checkpoint-every');
+      checkCheckpointEvery(every);
       return every;
     },
   } as const satisfies Options;
@@ -97,7 +98,7 @@ const runOptions = {
   seed: seedOption,
   set: setOption,
   force: { type: 'boolean', default: false, describe: 'replace the run the output folder already holds' },
-  'checkpoint-every': checkpointEveryOption('write DIR/checkpoint after every N cycles (periods), to resume from (SIGINT/SIGTERM write one anyway)'),
+  'checkpoint-every': checkpointEveryOption('write DIR/checkpoint after every N cycles (periods), to resume from (SIGINT, SIGTERM and SIGHUP write one anyway)'),
   grace: graceOption,
   progress: progressOption,
 } as const satisfies Record<string, Options>;

@@ -33,7 +33,7 @@ export type { Scenario, Schedule, InstanceSpec, ScheduledSpec } from './scenario
 export { runScenario, resumeRun, type RunOptions, type ResumeOptions, type RunProgress, type RunResult, type RunStatus } from './run.js';
 export { checkpointFormat, openCheckpoint, CheckpointError, type CheckpointHeader, type CheckpointFile } from './output/checkpoint.js';
 export type { Manifest, CheckpointRecord, ResumeRecord } from './output/manifest.js';
-export { pcsimVersion } from './version.js';
+export { pcsimBuild, pcsimVersion } from './version.js';
 export { describeError } from './engine/describe-error.js';
 export { scenarioJsonSchema, type JsonSchema } from './cli/json-schema.js';
 

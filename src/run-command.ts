@@ -79,6 +79,7 @@ async function runAndReport(options: SuperviseOptions, display: ProgressDisplay 
     onCheckpointing: (signal) => {
       if (signal !== 'SIGHUP') display.setNote(`${signal}: writing a checkpoint (again: stop at once)`);
     },
+    onWarning: (message) => display.warn(`pcsim: warning: ${message}`),
   });
   display?.stop();
   report(outcome);
@@ -103,10 +104,12 @@ function report(outcome: Supervised): void {
       say(`interrupted by ${outcome.signal} before the run started; nothing was written`);
       process.exitCode = exitCodeOf(outcome.signal);
       return;
-    case 'crashed':
-      say(outcome.internal ? internalError(outcome.internal) : `failed: ${outcome.message}`);
+    case 'crashed': {
+      const untouched = outcome.untouched ? `; nothing in ${outcome.untouched} was changed` : '';
+      say(outcome.internal ? `${internalError(outcome.internal)}${untouched}` : `failed: ${outcome.message}${untouched}`);
       process.exitCode = 1;
       return;
+    }
     case 'ended': {
       const unit = outcome.engine === 'event' ? 'period' : 'cycle';
       const cycles = `${outcome.cycles} ${unit}${outcome.cycles === 1 ? '' : 's'}`;

@@ -16,15 +16,20 @@ const post = (message: WorkerMessage) => parentPort!.postMessage(message);
 async function main(): Promise<void> {
   const registry = builtinRegistry();
   let start: () => Promise<RunResult>;
+  let giveBack = () => {};
   if ('resume' in input.task) {
-    const prepared = await prepareResume(input.task.resume, { registry });
+    const prepared = await prepareResume(input.task.resume, { registry, nonce: input.nonce });
+    giveBack = prepared.release;
     start = () => resumePrepared(prepared, driving());
   } else {
     const loaded = await loadScenario(input.task.run, { seed: input.seed, set: input.set, registry });
     start = () => runLoaded(loaded, { ...driving(), out: input.out, force: input.force });
   }
   // A signal that came while loading cancelled the run: nothing may be written now.
-  if (Atomics.compareExchange(input.flags, Slot.phase, Phase.loading, Phase.started) !== Phase.loading) return;
+  if (Atomics.compareExchange(input.flags, Slot.phase, Phase.loading, Phase.started) !== Phase.loading) {
+    giveBack();
+    return;
+  }
   const result = await start();
   post({ type: 'done', status: result.status, cycles: result.cycles, wallSeconds: result.wallSeconds });
 }
@@ -43,9 +48,10 @@ function driving(): DriveOptions {
         post({ type: 'phase', phase: progress.phase, dir: progress.dir, size: progress.size, total: progress.total, from: progress.from, engine: progress.engine });
       }
     },
-    onCheckpoint: ({ cycle, final }) => {
-      if (final) post({ type: 'checkpointing', cycle });
-    },
+    // The main thread holds off the grace period while a checkpoint is written.
+    onCheckpoint: ({ cycle, final }) => post({ type: 'checkpointing', cycle, final }),
+    onCheckpointEnd: ({ cycle, final }) => post({ type: 'checkpointed', cycle, final }),
+    onWarning: (message) => post({ type: 'warning', message }),
   };
 }
 

@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { builtinRegistry } from './builtins.js';
@@ -7,14 +7,19 @@ import { describeError } from './engine/describe-error.js';
 import { ScenarioError } from './engine/errors.js';
 import type { Registry } from './engine/registry.js';
 import type { MetricSink, Simulation } from './engine/simulation.js';
-import { CheckpointError, checkpointName, openCheckpoint, removeCheckpointTemp, writeCheckpoint, type CheckpointFile, type CheckpointRun } from './output/checkpoint.js';
-import { claimOutputFolder, fsReason, OutputFolderError, releaseClaim, reopenCsv, resumableRun } from './output/folder.js';
-import { csvName, manifestName, removeStaleManifestTemps, writeManifest, type Manifest, type RunStatus } from './output/manifest.js';
+import {
+  checkCheckpointEvery, CheckpointError, checkpointName, openCheckpoint, removeCheckpointTemp, writeCheckpoint,
+  type CheckpointFile, type CheckpointRun,
+} from './output/checkpoint.js';
+import { claimOutputFolder, fsReason, lockRunFolder, OutputFolderError, releaseClaim, reopenCsv, resumableRun } from './output/folder.js';
+import { fileDigest, inputDigests } from './output/inputs.js';
+import type { FolderLock } from './output/lock.js';
+import { csvName, manifestName, removeStaleManifestTemps, roundSeconds, writeManifest, type Manifest, type RunStatus } from './output/manifest.js';
 import { MetricsCsv } from './output/metrics-csv.js';
 import { defaultOutputFolder, runId } from './output/run-id.js';
 import { buildSimulation } from './scenario/build.js';
 import { loadScenario, type LoadedScenario, type LoadOptions } from './scenario/load.js';
-import { pcsimVersion } from './version.js';
+import { pcsimBuild, pcsimVersion } from './version.js';
 
 export type { RunStatus } from './output/manifest.js';
 
@@ -36,7 +41,17 @@ export interface DriveOptions {
   readonly onProgress?: (progress: RunProgress) => void;
   /** Told just before a checkpoint is written; `final` for the one of a run that stops. */
   readonly onCheckpoint?: (checkpoint: { readonly cycle: number; readonly final: boolean }) => void;
-  /** The manifest's `nonce`, which tells this run from any other in the folder (default: a random one). */
+  /** Told when writing that checkpoint is over, whether it was written or not. */
+  readonly onCheckpointEnd?: (checkpoint: { readonly cycle: number; readonly final: boolean }) => void;
+  /**
+   * Told of a problem the run goes on after (the first periodic checkpoint that could
+   * not be written); default: a line on stderr.
+   */
+  readonly onWarning?: (message: string) => void;
+  /**
+   * The manifest's `nonce`, which tells this run from any other in the folder, and the
+   * folder lock's (default: a random one).
+   */
   readonly nonce?: string;
 }
 
@@ -88,16 +103,13 @@ export interface RunResult {
  */
 const manifestIntervalMs = 20;
 
-/** The largest --checkpoint-every: more cycles than any run has (a run is at most 2^31 cycles or 2^50 ms). */
-const maxCheckpointEvery = 2 ** 50;
-
 /**
  * Loads a scenario, runs it, and writes DIR/metrics.csv and DIR/manifest.json. Bad
- * input, an unusable output folder or one that holds a run already throw
- * ScenarioError before anything is written. From then on the manifest always says how
- * far the run got: it is rewritten after every cycle (at most every 20 ms), and a
- * failure at any point, setup included, leaves status `failed` with the error (which
- * is rethrown).
+ * input, an unusable output folder, one in use by another pcsim or one that holds a
+ * run already throw ScenarioError before anything is written. From then on the
+ * manifest always says how far the run got: it is rewritten after every cycle (at
+ * most every 20 ms), and a failure at any point, setup included, leaves status
+ * `failed` with the error (which is rethrown).
  */
 export async function runScenario(file: string, options: RunOptions = {}): Promise<RunResult> {
   checkCheckpointEvery(options.checkpointEvery);
@@ -109,14 +121,17 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
   checkCheckpointEvery(options.checkpointEvery);
   const { scenario } = loaded;
   const dir = options.out ?? defaultOutputFolder(scenario);
-  const claim = claimOutputFolder(dir, options.force === true);
+  const nonce = options.nonce ?? randomUUID();
+  // Read now, as the run reads them: a checkpoint records them, and a resume checks them.
+  const inputs = inputDigests(scenario);
+  const claim = claimOutputFolder(dir, options.force === true, nonce);
   const started = new Date();
   const manifest: Manifest = {
     pcsim: pcsimVersion,
     node: process.version,
     file: loaded.file,
     run_id: runId(scenario),
-    nonce: options.nonce ?? randomUUID(),
+    nonce,
     pid: process.pid,
     host: hostname(),
     seed: scenario.seed,
@@ -135,6 +150,7 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
     error: null,
     checkpoint_every: options.checkpointEvery ?? null,
     checkpoint: null,
+    checkpoint_error: null,
     resumes: [],
   };
   let csv: MetricsCsv | undefined;
@@ -148,11 +164,15 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
     releaseClaim(claim);
     throw new OutputFolderError(csv ? claim.manifestPath : claim.csvPath, `cannot write it (${fsReason(error)})`);
   }
-  return drive({ dir, loaded, manifest, csv, started, wallBefore: 0, from: { cycles: 0, events: 0, time: 0 } }, options, {
-    build: () => buildSimulation(loaded),
-    setupDone: (seconds) => { manifest.setup_seconds = seconds; },
-    begin: (simulation, sink) => simulation.observe(sink),
-  });
+  try {
+    return await drive({ dir, loaded, manifest, csv, started, wallBefore: 0, from: { cycles: 0, events: 0, time: 0 }, inputs }, options, {
+      build: () => buildSimulation(loaded),
+      setupDone: (seconds) => { manifest.setup_seconds = roundSeconds(seconds); },
+      begin: (simulation, sink) => simulation.observe(sink),
+    });
+  } finally {
+    claim.lock.release();
+  }
 }
 
 /**
@@ -161,86 +181,135 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
  * and the checkpoint's state put back, metrics.csv is cut back to the checkpoint's
  * cycle and the rows of the following cycles appended. The result is the
  * metrics.csv an uninterrupted run would have written, byte for byte. A run that
- * cannot be resumed (none there, completed, still going, another pcsim version, the
- * scenario gone or changed, a damaged checkpoint) throws ScenarioError before
- * anything is written; from then on the manifest says how far the run got, as for
- * runScenario, and lists this resume under `resumes`.
+ * cannot be resumed (none there, completed, still going or being resumed, another
+ * pcsim version or build, the scenario or a file it reads gone or changed, a damaged
+ * checkpoint, state that does not fit the run) throws ScenarioError and leaves the
+ * folder as it was; once the resume is under way the manifest says how far the run
+ * got, as for runScenario, and lists this resume under `resumes`.
  */
 export async function resumeRun(dir: string, options: ResumeOptions = {}): Promise<RunResult> {
   checkCheckpointEvery(options.checkpointEvery);
   return resumePrepared(await prepareResume(dir, options), options);
 }
 
-/** A run checked and ready to resume: nothing in its folder was changed yet. */
+/** A run checked and ready to resume: its folder is locked for this resume, and nothing in it was changed yet. */
 export interface PreparedResume {
   readonly dir: string;
   /** The folder's manifest as found. */
   readonly manifest: Manifest;
   readonly checkpoint: CheckpointFile;
   readonly loaded: LoadedScenario;
+  readonly lock: FolderLock;
+  /** Gives the folder back without resuming (closes the checkpoint, removes the lock). */
+  release(): void;
 }
 
 /**
- * Checks that the run in `dir` can be resumed and loads its scenario again; writes
- * nothing. Throws ScenarioError (one line) saying why a run cannot be resumed.
+ * Locks the folder of the run in `dir`, checks that the run can be resumed and loads
+ * its scenario again; changes nothing else. Throws ScenarioError (one line) saying
+ * why a run cannot be resumed, having given the folder back.
  */
-export async function prepareResume(dir: string, options: { readonly registry?: Registry } = {}): Promise<PreparedResume> {
-  const manifest = resumableRun(dir);
-  const path = join(dir, checkpointName);
-  if (!existsSync(path)) {
-    throw new OutputFolderError(dir, 'holds no checkpoint to resume from (a run writes one when SIGINT or SIGTERM stops it, and with --checkpoint-every N)');
-  }
-  const checkpoint = openCheckpoint(path, pcsimVersion);
-  const { header } = checkpoint;
-  if (header.run_id !== manifest.run_id) {
-    throw new CheckpointError(path, `is of another run (run id ${header.run_id}) than the folder's ${manifestName} (run id ${manifest.run_id})`);
-  }
-  if (!existsSync(header.file)) throw new ScenarioError('', `cannot resume: the scenario file ${header.file} is gone`, dir);
-  let loaded: LoadedScenario;
+export async function prepareResume(dir: string, options: { readonly registry?: Registry; readonly nonce?: string } = {}): Promise<PreparedResume> {
+  const lock = lockRunFolder(dir, options.nonce ?? randomUUID());
+  let checkpoint: CheckpointFile | undefined;
   try {
-    loaded = await loadScenario(header.file, { seed: header.seed ?? undefined, set: header.set, registry: options.registry ?? builtinRegistry() });
+    const manifest = resumableRun(dir);
+    const path = join(dir, checkpointName);
+    if (!existsSync(path)) {
+      throw new OutputFolderError(dir, 'holds no checkpoint to resume from (a run writes one when SIGINT, SIGTERM or SIGHUP stops it, and with --checkpoint-every N)');
+    }
+    checkpoint = openCheckpoint(path, { pcsim: pcsimVersion, build: pcsimBuild() });
+    const { header } = checkpoint;
+    if (header.run_id !== manifest.run_id) {
+      throw new CheckpointError(path, `is of another run (run id ${header.run_id}) than the folder's ${manifestName} (run id ${manifest.run_id})`);
+    }
+    if (header.inputs === null || typeof header.inputs !== 'object') throw new CheckpointError(path, 'is damaged (no inputs in its header)');
+    if (!existsSync(header.file)) throw new ScenarioError('', `cannot resume: the scenario file ${header.file} is gone`, dir);
+    // Before the scenario loads: a changed plug-in is not even imported.
+    for (const [file, digest] of Object.entries(header.inputs)) {
+      const now = fileDigest(file);
+      if (now !== digest) {
+        throw new ScenarioError('', `${now === null ? 'cannot be read' : 'has changed'} since the checkpoint, which the run read: resuming needs the file as it was`, file);
+      }
+    }
+    let loaded: LoadedScenario;
+    try {
+      loaded = await loadScenario(header.file, { seed: header.seed ?? undefined, set: header.set, registry: options.registry ?? builtinRegistry() });
+    } catch (error) {
+      if (!(error instanceof ScenarioError)) throw error;
+      throw new ScenarioError('', `cannot resume: the scenario no longer loads as it did (${error.message})`, dir);
+    }
+    const now = runId(loaded.scenario);
+    if (now !== header.run_id) {
+      throw new ScenarioError('', `has changed since the checkpoint (run id ${header.run_id}, now ${now}): resuming needs the scenario as it was`, header.file);
+    }
+    const opened = checkpoint;
+    return {
+      dir, manifest, checkpoint: opened, loaded, lock,
+      release: () => {
+        opened.close();
+        lock.release();
+      },
+    };
   } catch (error) {
-    if (!(error instanceof ScenarioError)) throw error;
-    throw new ScenarioError('', `cannot resume: the scenario no longer loads as it did (${error.message})`, dir);
+    checkpoint?.close();
+    lock.release();
+    throw error;
   }
-  const now = runId(loaded.scenario);
-  if (now !== header.run_id) {
-    throw new ScenarioError('', `has changed since the checkpoint (run id ${header.run_id}, now ${now}): resuming needs the scenario as it was`, header.file);
-  }
-  const changed = Object.entries(header.plugins ?? {}).find(([file, digest]) => pluginDigest(file) !== digest);
-  if (changed) throw new ScenarioError('', `has changed since the checkpoint: resuming needs the plug-in as it was`, changed[0]);
-  return { dir, manifest, checkpoint, loaded };
 }
 
-/** Resumes a run prepareResume checked (the CLI's worker prepares it first). */
+/** Resumes a run prepareResume checked (the CLI's worker prepares it first); gives the folder back when done. */
 export async function resumePrepared(prepared: PreparedResume, options: ResumeOptions = {}): Promise<RunResult> {
+  try {
+    return await resumeLocked(prepared, options);
+  } finally {
+    prepared.release();
+  }
+}
+
+async function resumeLocked(prepared: PreparedResume, options: ResumeOptions): Promise<RunResult> {
   checkCheckpointEvery(options.checkpointEvery);
-  const { dir, loaded, checkpoint } = prepared;
+  const { dir, loaded, checkpoint, lock } = prepared;
   const { header } = checkpoint;
+  const { scenario } = loaded;
+  const started = new Date();
+  const from = { cycles: header.cycle, events: header.events_processed, time: header.simulated_time_ms };
+  options.onProgress?.({
+    dir, phase: 'building', size: scenario.size, engine: scenario.engine, total: scenario.cycles, from: from.cycles,
+    cycles: from.cycles, csvBytes: header.csv_bytes, eventsProcessed: from.events, simulatedTimeMs: from.time,
+  });
+  // Everything that can fail is done before the folder is changed: a resume that cannot go on leaves it as it was.
+  let simulation: Simulation;
+  try {
+    simulation = restoredSimulation(loaded, checkpoint);
+  } catch (error) {
+    if (!(error instanceof ScenarioError)) throw error;
+    throw new ScenarioError(error.keyPath, `${error.detail}; nothing in ${dir} was changed`, error.source, error.line);
+  }
+  const setupSeconds = roundSeconds((Date.now() - started.getTime()) / 1000);
+  lock.check();
   const csvFd = reopenCsv(dir, MetricsCsv.header(csvColumns(loaded), timeColumn(loaded)), header.csv_bytes);
   removeCheckpointTemp(dir);
   removeStaleManifestTemps(dir);
-  const started = new Date();
   const before = prepared.manifest;
   const wallBefore = before.wall_seconds ?? 0;
   const every = options.checkpointEvery ?? before.checkpoint_every ?? undefined;
-  const from = { cycles: header.cycle, events: header.events_processed, time: header.simulated_time_ms };
   const resume = {
     from_cycle: header.cycle, started: started.toISOString(), pid: process.pid, host: hostname(), node: process.version,
-    setup_seconds: null as number | null, wall_seconds_before: wallBefore,
+    setup_seconds: setupSeconds, wall_seconds_before: wallBefore,
   };
   const manifest: Manifest = {
     ...before,
     pcsim: pcsimVersion,
     node: process.version,
-    nonce: options.nonce ?? randomUUID(),
+    nonce: lock.nonce,
     pid: process.pid,
     host: hostname(),
     ended: null,
     wall_seconds: wallBefore,
     cycles_completed: header.cycle,
     csv_bytes: header.csv_bytes,
-    ...(loaded.scenario.engine === 'event' ? { events_processed: header.events_processed, simulated_time_ms: header.simulated_time_ms } : {}),
+    ...(scenario.engine === 'event' ? { events_processed: header.events_processed, simulated_time_ms: header.simulated_time_ms } : {}),
     status: 'running',
     interrupted_by: null,
     error: null,
@@ -248,6 +317,7 @@ export async function resumePrepared(prepared: PreparedResume, options: ResumeOp
     // The checkpoint resumed from (the manifest may name an older one if the run was killed as it wrote it).
     checkpoint: before.checkpoint?.cycle === header.cycle ? before.checkpoint
       : { file: checkpointName, cycle: header.cycle, bytes: checkpoint.bytes, written: header.written, write_seconds: null },
+    checkpoint_error: before.checkpoint_error ?? null,
     resumes: [...(before.resumes ?? []), resume],
   };
   try {
@@ -257,20 +327,23 @@ export async function resumePrepared(prepared: PreparedResume, options: ResumeOp
     throw new OutputFolderError(join(dir, manifestName), `cannot write it (${fsReason(error)})`);
   }
   const csv = new MetricsCsv(csvFd, csvColumns(loaded), timeColumn(loaded), header.csv_bytes);
-  return drive({ dir, loaded, manifest, csv, started, wallBefore, from }, { ...options, checkpointEvery: every }, {
-    build: () => {
-      const simulation = buildSimulation(loaded);
-      const sections = checkpoint.readSections();
-      try {
-        simulation.restoreState(sections);
-      } catch (error) {
-        // Framing and header were checked: what is left is state that does not fit this build.
-        throw new CheckpointError(checkpoint.path, `does not fit the run its scenario builds (${error instanceof Error ? error.message : String(error)})`);
-      }
-      return simulation;
-    },
-    setupDone: (seconds) => { resume.setup_seconds = seconds; },
+  return drive({ dir, loaded, manifest, csv, started, wallBefore, from, inputs: header.inputs }, { ...options, checkpointEvery: every }, {
+    build: () => simulation,
+    setupDone: () => {},
   });
+}
+
+/** The run built as a new one is, with the checkpoint's state put back (read from the file as checked). */
+function restoredSimulation(loaded: LoadedScenario, checkpoint: CheckpointFile): Simulation {
+  const simulation = buildSimulation(loaded);
+  const sections = checkpoint.readSections();
+  try {
+    simulation.restoreState(sections);
+  } catch (error) {
+    // Framing, header and checksums were checked: what is left is state that does not fit this build.
+    throw new CheckpointError(checkpoint.path, `does not fit the run its scenario builds (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return simulation;
 }
 
 /** One part of a run (the first, or a resumed one): its folder, files and where it starts. */
@@ -284,6 +357,8 @@ interface Part {
   readonly wallBefore: number;
   /** Where the run stood when this part started. */
   readonly from: { readonly cycles: number; readonly events: number; readonly time: number };
+  /** The SHA-256 of each file the run reads (see output/inputs.ts), for its checkpoints. */
+  readonly inputs: CheckpointRun['inputs'];
 }
 
 /** How a part gets its simulation ready for the next cycle. */
@@ -303,13 +378,16 @@ interface Start {
 async function drive(part: Part, options: DriveOptions, start: Start): Promise<RunResult> {
   const { dir, loaded, manifest, csv, started } = part;
   const { scenario } = loaded;
+  const unit = scenario.engine === 'event' ? 'period' : 'cycle';
   const csvPath = join(dir, csvName);
   const manifestPath = join(dir, manifestName);
   const every = options.checkpointEvery;
+  const warn = options.onWarning ?? ((message: string) => { process.stderr.write(`pcsim: warning: ${message}\n`); });
   let simulation: Simulation | undefined;
   /** Where the run stood at the last cycle whose rows were written. */
   let committed = part.from;
   let checkpointedAt = -1;
+  let warnedOfCheckpoints = false;
   let manifestWrittenAt = -Infinity;
   const report = (phase: RunProgress['phase']) => options.onProgress?.({
     dir, phase, size: scenario.size, engine: scenario.engine, total: scenario.cycles, from: part.from.cycles, csvBytes: csv.bytes,
@@ -323,13 +401,13 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
       manifest.events_processed = committed.events;
       manifest.simulated_time_ms = committed.time;
     }
-    manifest.wall_seconds = part.wallBefore + elapsed();
+    manifest.wall_seconds = roundSeconds(part.wallBefore + elapsed());
     manifest.peak_rss_bytes = Math.max(manifest.peak_rss_bytes, process.resourceUsage().maxRSS * 1024);
   };
-  const saveManifest = () => {
+  const saveManifest = (durable = false) => {
     recordCommitted();
     try {
-      writeManifest(dir, manifest);
+      writeManifest(dir, manifest, durable);
     } catch (error) {
       throw writeFailure(manifestPath, error);
     }
@@ -346,26 +424,61 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
     report('running');
     if (manifestDue || performance.now() - manifestWrittenAt >= manifestIntervalMs) saveManifest();
   };
-  /** Writes DIR/checkpoint at the cycle just committed, then the manifest that names it. */
+  /**
+   * Writes DIR/checkpoint at the cycle just committed, then the manifest that names it.
+   * The rows it counts reach the disk first, and the manifest after it: a crash of the
+   * machine cannot leave a checkpoint that counts rows the disk lost.
+   */
   const checkpoint = (sim: Simulation, final: boolean) => {
-    options.onCheckpoint?.({ cycle: committed.cycles, final });
-    const begun = performance.now();
-    const written = new Date().toISOString();
-    const run: CheckpointRun = {
-      pcsim: pcsimVersion, node: process.version, run_id: manifest.run_id, file: resolve(loaded.file),
-      set: loaded.given.set, seed: loaded.given.seed ?? null, plugins: pluginDigests(scenario), scenario,
-      cycle: committed.cycles, simulated_time_ms: committed.time, events_processed: committed.events, csv_bytes: csv.bytes, written,
-    };
-    let bytes: number;
+    const at = { cycle: committed.cycles, final };
+    options.onCheckpoint?.(at);
     try {
-      bytes = writeCheckpoint(dir, run, sim.saveState());
+      const begun = performance.now();
+      const written = new Date().toISOString();
+      const run: CheckpointRun = {
+        pcsim: pcsimVersion, build: pcsimBuild(), node: process.version, run_id: manifest.run_id, file: resolve(loaded.file),
+        set: loaded.given.set, seed: loaded.given.seed ?? null, inputs: part.inputs, scenario,
+        cycle: committed.cycles, simulated_time_ms: committed.time, events_processed: committed.events, csv_bytes: csv.bytes, written,
+      };
+      try {
+        csv.sync();
+      } catch (error) {
+        throw writeFailure(csvPath, error);
+      }
+      let bytes: number;
+      try {
+        bytes = writeCheckpoint(dir, run, sim.saveState());
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).syscall === undefined) throw error;
+        throw writeFailure(join(dir, checkpointName), error);
+      }
+      checkpointedAt = committed.cycles;
+      manifest.checkpoint = { file: checkpointName, cycle: committed.cycles, bytes, written, write_seconds: roundSeconds((performance.now() - begun) / 1000) };
+      manifest.checkpoint_error = null;
+      saveManifest(true);
+    } finally {
+      options.onCheckpointEnd?.(at);
+    }
+  };
+  /**
+   * A periodic checkpoint that cannot be written (a full disk) does not end the run:
+   * the previous checkpoint stays, the manifest says why, and the first such failure
+   * is reported. Anything else (a bug saving the state) fails the run.
+   */
+  const periodicCheckpoint = (sim: Simulation) => {
+    try {
+      checkpoint(sim, false);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).syscall === undefined) throw error;
-      throw writeFailure(join(dir, checkpointName), error);
+      // A write failure's own message: it names the file and the system's reason.
+      manifest.checkpoint_error = `no checkpoint at ${unit} ${committed.cycles}: ${(error as Error).message}`;
+      saveManifest();
+      if (!warnedOfCheckpoints) {
+        warnedOfCheckpoints = true;
+        const kept = manifest.checkpoint ? `the checkpoint of ${unit} ${manifest.checkpoint.cycle} stays` : 'there is no checkpoint yet';
+        warn(`${manifest.checkpoint_error}; the run goes on (${kept}; the manifest records the latest failure)`);
+      }
     }
-    checkpointedAt = committed.cycles;
-    manifest.checkpoint = { file: checkpointName, cycle: committed.cycles, bytes, written, write_seconds: (performance.now() - begun) / 1000 };
-    saveManifest();
   };
   const stopReason = () => {
     const answer = options.shouldStop?.() ?? false;
@@ -384,7 +497,7 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
     while (!simulation.done && stop === undefined) {
       simulation.advance(sink);
       commit(simulation, false);
-      if (every !== undefined && !simulation.done && committed.cycles % every === 0) checkpoint(simulation, false);
+      if (every !== undefined && !simulation.done && committed.cycles % every === 0) periodicCheckpoint(simulation);
       // Lets a caller's shouldStop() see events (signals, timers) between cycles.
       await new Promise((resolve) => setImmediate(resolve));
       stop = stopReason();
@@ -394,7 +507,7 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
       try {
         checkpoint(simulation, true);
       } catch (caught) {
-        manifest.error = `no checkpoint at ${scenario.engine === 'event' ? 'period' : 'cycle'} ${committed.cycles}: ${describeError(caught)}`;
+        manifest.error = `no checkpoint at ${unit} ${committed.cycles}: ${describeError(caught)}`;
       }
     }
     manifest.status = simulation.done ? 'completed' : 'interrupted';
@@ -410,7 +523,7 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
     csv.close();
   } catch { /* a close error cannot lose rows: every committed row was written */ }
   manifest.ended = new Date().toISOString();
-  manifest.wall_seconds = part.wallBefore + elapsed();
+  manifest.wall_seconds = roundSeconds(part.wallBefore + elapsed());
   try {
     writeManifest(dir, manifest);
   } catch (caught) {
@@ -428,29 +541,6 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
 /** The CSV's first columns, which name the run: scenario, seed, and each --set override. */
 const csvColumns = ({ scenario, overrides }: LoadedScenario) => ({ scenario: scenario.name, seed: scenario.seed, ...overrides });
 const timeColumn = ({ scenario }: LoadedScenario) => (scenario.engine === 'event' ? 'time' : 'cycle');
-
-function checkCheckpointEvery(every: number | undefined): void {
-  if (every === undefined) return;
-  if (!Number.isSafeInteger(every) || every < 1 || every > maxCheckpointEvery) {
-    throw new ScenarioError('', `expected a whole number of cycles from 1 to 2^50, found ${every}`, '--checkpoint-every');
-  }
-}
-
-/** The SHA-256 of each plug-in file the scenario loads, by absolute path: a resume refuses changed code. */
-function pluginDigests(scenario: LoadedScenario['scenario']): Record<string, string | null> {
-  return Object.fromEntries(scenario.plugins.map((plugin) => {
-    const file = resolve(scenario.dir, plugin);
-    return [file, pluginDigest(file)];
-  }));
-}
-
-function pluginDigest(file: string): string | null {
-  try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
-  } catch {
-    return null;
-  }
-}
 
 /** A failed write (a full disk...) as an error that names the file and keeps the system's code. */
 function writeFailure(path: string, error: unknown): Error {

@@ -30,8 +30,12 @@ export interface WorkerInput {
 
 export type WorkerMessage =
   | { type: 'phase'; phase: RunProgress['phase']; dir: string; size: number; total: number; from: number; engine: 'cycle' | 'event' }
-  /** The run stopped after a cycle and is writing its checkpoint: the grace period, meant for the cycle, is over. */
-  | { type: 'checkpointing'; cycle: number }
+  /** The run is writing a checkpoint (`final`: it stopped after a cycle); writing it does not count against the grace period. */
+  | { type: 'checkpointing'; cycle: number; final: boolean }
+  /** Writing that checkpoint is over (whether it was written or not). */
+  | { type: 'checkpointed'; cycle: number; final: boolean }
+  /** Something the run goes on after (a periodic checkpoint that could not be written), for stderr. */
+  | { type: 'warning'; message: string }
   /** The run ended and the worker wrote its final manifest. */
   | { type: 'done'; status: RunStatus; cycles: number; wallSeconds: number }
   /** `stack` when the error is a bug in pcsim itself (thrown by its own code, not a plug-in's nor the system's). */

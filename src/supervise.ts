@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { describeError } from './engine/describe-error.js';
 import { internalStack } from './engine/describe-error.js';
 import { fsReason } from './output/folder.js';
+import { releaseFolderLock } from './output/lock.js';
 import { finishAbandonedRun, type Manifest, type RunStatus } from './output/manifest.js';
 import {
   exitCodeOf, handledSignals, Phase, readProgress, sharedState, Slot,
@@ -17,7 +18,8 @@ import {
  * cycle and write a checkpoint; a second one, or a cycle still running `graceSeconds`
  * after the first, ends the worker at once (V8 can stop any JavaScript loop), and the
  * main thread then writes the manifest itself from the progress the worker last
- * published. Writing the checkpoint is not part of the grace period.
+ * published, and gives back the folder's lock. Writing a checkpoint (the final one,
+ * or a periodic one under way when the signal comes) is not part of the grace period.
  */
 
 export interface SuperviseOptions {
@@ -49,6 +51,8 @@ export interface SuperviseHooks {
   readonly onSignal?: (signal: HandledSignal, atOnce: boolean) => void;
   /** The run stopped after a cycle and is writing its checkpoint. */
   readonly onCheckpointing?: (signal: HandledSignal, cycle: number) => void;
+  /** Something the run goes on after (a periodic checkpoint that could not be written); default: a line on stderr. */
+  readonly onWarning?: (message: string) => void;
 }
 
 export type Supervised =
@@ -56,8 +60,11 @@ export type Supervised =
   | { readonly kind: 'bad-input'; readonly message: string; readonly dir?: string }
   /** A signal before the output folder was claimed: nothing was written. */
   | { readonly kind: 'cancelled'; readonly signal: HandledSignal; readonly stuck: boolean }
-  /** The run failed before it had an output folder; `internal`: the stack of a bug in pcsim. */
-  | { readonly kind: 'crashed'; readonly message: string; readonly internal?: string; readonly stuck: boolean }
+  /**
+   * The run failed before it changed its output folder; `internal`: the stack of a bug
+   * in pcsim; `untouched`: the folder of a resume that failed as it was set up, left as it was.
+   */
+  | { readonly kind: 'crashed'; readonly message: string; readonly internal?: string; readonly stuck: boolean; readonly untouched?: string }
   | {
     readonly kind: 'ended';
     readonly dir: string;
@@ -91,6 +98,8 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
   return new Promise((settle) => {
     let phase: 'loading' | 'building' | 'running' = 'loading';
     let dir: string | undefined;
+    /** The worker has written its manifest in `dir` (a resume does so only once its state is restored). */
+    let claimed = false;
     let engine: 'cycle' | 'event' = 'cycle';
     let firstSignal: HandledSignal | undefined;
     let cancelled = false;
@@ -99,11 +108,28 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
     let report: WorkerMessage | undefined;
     let crash: unknown;
     let graceTimer: NodeJS.Timeout | undefined;
+    /** What is left of the grace period, once a signal started it; and since when it has been running. */
+    let graceLeftMs: number | undefined;
+    let graceSince = 0;
     let stuckTimer: NodeJS.Timeout | undefined;
     let finished = false;
-    /** The worker stopped after a cycle and is writing its checkpoint. */
+    /** The worker is writing a checkpoint; `finalCheckpoint`: the one of a run that stops. */
     let checkpointing = false;
+    let finalCheckpoint = false;
     const unit = () => (engine === 'event' ? 'period' : 'cycle');
+
+    /** Runs the grace period (what is left of it), unless a checkpoint is being written. */
+    const runGrace = () => {
+      if (graceLeftMs === undefined || checkpointing || finalCheckpoint || graceTimer !== undefined) return;
+      graceSince = performance.now();
+      graceTimer = setTimeout(() => terminate(`killed: the ${unit()} did not end within ${options.graceSeconds} s of ${firstSignal}`), graceLeftMs);
+    };
+    const pauseGrace = () => {
+      if (graceTimer === undefined) return;
+      clearTimeout(graceTimer);
+      graceTimer = undefined;
+      graceLeftMs = Math.max(0, graceLeftMs! - (performance.now() - graceSince));
+    };
 
     const endWorker = () => {
       void worker.terminate();
@@ -136,8 +162,8 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
       } else if (phase === 'building') {
         terminate(`killed: ${signal} came during setup, before the first cycle`);
       } else if (phase === 'running') {
-        graceTimer = setTimeout(() => terminate(`killed: the ${unit()} did not end within ${options.graceSeconds} s of ${signal}`),
-          options.graceSeconds * 1000);
+        graceLeftMs = options.graceSeconds * 1000;
+        runGrace();
       }
       // Otherwise the worker is claiming its folder: decided when it says it is building.
     };
@@ -145,10 +171,22 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
 
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'checkpointing') {
-        // The cycle is over: the grace period was for it; a second signal still ends the run at once.
-        clearTimeout(graceTimer);
+        // The grace period is for a cycle, not for writing a checkpoint; a second signal still ends the run at once.
+        pauseGrace();
         checkpointing = true;
-        if (firstSignal !== undefined && killedBecause === undefined) hooks.onCheckpointing?.(firstSignal, message.cycle);
+        finalCheckpoint ||= message.final;
+        if (message.final && firstSignal !== undefined && killedBecause === undefined) hooks.onCheckpointing?.(firstSignal, message.cycle);
+        return;
+      }
+      if (message.type === 'checkpointed') {
+        // After the final one the run only finishes its manifest: a second signal still comes "while the checkpoint was written".
+        checkpointing = message.final;
+        runGrace();
+        return;
+      }
+      if (message.type === 'warning') {
+        if (hooks.onWarning) hooks.onWarning(message.message);
+        else process.stderr.write(`pcsim: warning: ${message.message}\n`);
         return;
       }
       if (message.type !== 'phase') {
@@ -158,6 +196,7 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
         return;
       }
       ({ phase, dir, engine } = message);
+      claimed ||= phase === 'running' || !('resume' in options.task);
       hooks.onPhase?.({ ...message, progress: () => readProgress(shared) });
       if (firstSignal !== undefined && phase === 'building') terminate(`killed: ${firstSignal} came during setup, before the first cycle`);
     });
@@ -170,7 +209,13 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
       clearTimeout(graceTimer);
       clearTimeout(stuckTimer);
       for (const signal of handledSignals) process.off(signal, onSignal);
-      settle(outcome(stuck));
+      const result = outcome(stuck);
+      // The worker gives its lock back as it ends; one it was stopped before could not.
+      const locked = 'resume' in options.task ? options.task.resume : dir;
+      if (locked !== undefined) {
+        try { releaseFolderLock(locked, nonce); } catch { /* a lock left behind is stale once this process ends */ }
+      }
+      settle(result);
     }
 
     function outcome(stuck: boolean): Supervised {
@@ -180,9 +225,9 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
         : crash !== undefined ? describeError(crash)
         : killedBecause === undefined && report === undefined ? 'the simulation thread ended unexpectedly' : undefined;
       const internal = report?.type === 'failed' ? report.stack : crash !== undefined ? internalStack(crash) : undefined;
-      if (dir === undefined) {
+      if (dir === undefined || !claimed) {
         if (firstSignal !== undefined && failure === undefined) return { kind: 'cancelled', signal: firstSignal, stuck };
-        return { kind: 'crashed', message: failure ?? 'the run ended before it started', internal, stuck };
+        return { kind: 'crashed', message: failure ?? 'the run ended before it started', internal, stuck, ...(dir !== undefined ? { untouched: dir } : {}) };
       }
       // The worker finalises its manifest unless it was ended first (or could not write it).
       let manifestProblem: string | undefined;

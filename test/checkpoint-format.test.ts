@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serialize } from 'node:v8';
@@ -7,8 +8,8 @@ import { checkpointFormat, openCheckpoint, writeCheckpoint, type CheckpointRun }
 import { tempDir } from './helpers.js';
 
 const run: CheckpointRun = {
-  pcsim: '1.2.3', node: process.version, run_id: 'abcd1234', file: '/somewhere/x.yaml', set: ['size=50', 'a.b={c: 1}'],
-  seed: 7, plugins: { '/somewhere/p.mjs': 'ff'.repeat(32) }, scenario: { name: 'x', size: 50 },
+  pcsim: '1.2.3', build: 'ab'.repeat(32), node: process.version, run_id: 'abcd1234', file: '/somewhere/x.yaml', set: ['size=50', 'a.b={c: 1}'],
+  seed: 7, inputs: { '/somewhere/p.mjs': 'ff'.repeat(32), '/somewhere/gone.avt': null }, scenario: { name: 'x', size: 50 },
   cycle: 12, simulated_time_ms: 0, events_processed: 0, csv_bytes: 4321, written: '2024-01-01T00:00:00.000Z',
 };
 
@@ -34,21 +35,24 @@ function written(): { dir: string; path: string } {
 describe('checkpoint files', () => {
   it('give back the run and every section byte for byte, aligned', () => {
     const { dir, path } = written();
-    const file = openCheckpoint(path, '1.2.3');
+    const file = openCheckpoint(path, { pcsim: '1.2.3', build: run.build });
     expect(file.header).toMatchObject({ ...run, format: checkpointFormat });
     const back = file.readSections();
     expect(back.map(({ name, type }) => ({ name, type }))).toEqual(sections().map(({ name, type }) => ({ name, type })));
     back.forEach((section, i) => expect(Buffer.from(section.bytes).equals(Buffer.from(sections()[i].bytes))).toBe(true));
     for (const entry of file.header.sections) expect(entry.offset % 8).toBe(0);
+    file.header.sections.forEach((entry, i) => expect(entry.sha256).toBe(createHash('sha256').update(sections()[i].bytes).digest('hex')));
     expect(existsSync(join(dir, 'checkpoint.tmp'))).toBe(false);
   });
 
-  it('start with the magic and the format version, and end with the end marker and the length', () => {
+  it('start with the magic, the format version and the header\'s SHA-256, and end with the end marker and the length', () => {
     const { path } = written();
     const data = readFileSync(path);
     expect(data.subarray(0, 8).toString('latin1')).toBe('PCSIMCKP');
-    expect(data.readUInt32LE(8)).toBe(1);
-    expect(JSON.parse(data.subarray(16, 16 + data.readUInt32LE(12)).toString()).format).toBe(1);
+    expect(data.readUInt32LE(8)).toBe(2);
+    const header = data.subarray(48, 48 + data.readUInt32LE(12));
+    expect(JSON.parse(header.toString()).format).toBe(2);
+    expect(data.subarray(16, 48).equals(createHash('sha256').update(header).digest())).toBe(true);
     expect(data.subarray(-16, -8).toString('latin1')).toBe('PCSIMEND');
     expect(Number(data.readBigUInt64LE(data.length - 8))).toBe(data.length);
   });
@@ -74,9 +78,11 @@ describe('checkpoint files', () => {
   it('are refused in a format version this pcsim does not read', () => {
     const { path } = written();
     const data = readFileSync(path);
-    data.writeUInt32LE(2, 8);
-    writeFileSync(path, data);
-    expect(() => openCheckpoint(path)).toThrow(`${path}: has checkpoint format version 2; this pcsim reads version 1`);
+    for (const version of [1, 3]) {
+      data.writeUInt32LE(version, 8);
+      writeFileSync(path, data);
+      expect(() => openCheckpoint(path)).toThrow(`${path}: has checkpoint format version ${version}; this pcsim reads version 2`);
+    }
   });
 
   it('are refused when cut short anywhere, or with bytes past their end', () => {
@@ -91,21 +97,55 @@ describe('checkpoint files', () => {
     expect(() => openCheckpoint(path)).toThrow(`${path}: is damaged (1 bytes after its end marker)`);
   });
 
-  it('are refused when damaged: the end marker, the header', () => {
+  it('are refused when damaged: the end marker, the header or its checksum', () => {
     const { path } = written();
     const whole = readFileSync(path);
-    const noMarker = Buffer.from(whole);
-    noMarker[noMarker.length - 12] ^= 1;
-    writeFileSync(path, noMarker);
+    const damaged = (at: number) => {
+      const copy = Buffer.from(whole);
+      copy[at] ^= 1;
+      writeFileSync(path, copy);
+    };
+    damaged(whole.length - 12);
     expect(() => openCheckpoint(path)).toThrow(`${path}: is damaged (no end marker where its header puts it)`);
+    for (const at of [20, 48, 48 + whole.readUInt32LE(12) - 1]) {
+      damaged(at);
+      expect(() => openCheckpoint(path), `byte ${at}`).toThrow(`${path}: is damaged (its header does not match its checksum)`);
+    }
+    // A header that is not JSON, with a checksum that matches it.
     const badJson = Buffer.from(whole);
-    badJson[16] = '!'.charCodeAt(0);
+    badJson[48] = '!'.charCodeAt(0);
+    createHash('sha256').update(badJson.subarray(48, 48 + badJson.readUInt32LE(12))).digest().copy(badJson, 16);
     writeFileSync(path, badJson);
     expect(() => openCheckpoint(path)).toThrow(`${path}: is damaged (its header is not JSON)`);
   });
 
-  it('are refused when another version of pcsim wrote them, naming both', () => {
+  it('are refused when a section is damaged, as its sections are read, and then closed', () => {
     const { path } = written();
-    expect(() => openCheckpoint(path, '1.2.4')).toThrow(`${path}: was written by pcsim 1.2.3; this is pcsim 1.2.4, which cannot resume it (use pcsim 1.2.3)`);
+    const whole = readFileSync(path);
+    const header = openCheckpoint(path);
+    const { offset } = header.header.sections[3];
+    header.close();
+    const dataStart = Math.ceil((48 + whole.readUInt32LE(12)) / 8) * 8;
+    const copy = Buffer.from(whole);
+    copy[dataStart + offset + 5] ^= 0x10;
+    writeFileSync(path, copy);
+    const file = openCheckpoint(path);
+    expect(() => file.readSections()).toThrow(`${path}: is damaged (section "protocols.a/values" does not match its checksum)`);
+    expect(() => file.readSections()).toThrow('its sections were read already, or it was closed');
+  });
+
+  it('are read from the file that was opened and checked, even if another replaces it meanwhile', () => {
+    const { dir, path } = written();
+    const file = openCheckpoint(path);
+    writeCheckpoint(dir, { ...run, cycle: 99 }, [{ name: 'other', type: 'Uint8Array', bytes: new Uint8Array([9]) }]);
+    expect(file.readSections().map((section) => section.name)).toEqual(sections().map((section) => section.name));
+    expect(openCheckpoint(path).header.cycle).toBe(99);
+  });
+
+  it('are refused when another version or build of pcsim wrote them, naming both', () => {
+    const { path } = written();
+    expect(() => openCheckpoint(path, { pcsim: '1.2.4', build: run.build })).toThrow(`${path}: was written by pcsim 1.2.3; this is pcsim 1.2.4, which cannot resume it (use pcsim 1.2.3)`);
+    expect(() => openCheckpoint(path, { pcsim: '1.2.3', build: 'cd'.repeat(32) }))
+      .toThrow(`${path}: was written by another build of pcsim 1.2.3 (build abababababab; this is build cdcdcdcdcdcd), which alone can resume it`);
   });
 });

@@ -1,11 +1,11 @@
-import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../src/engine/errors.js';
 import { openCheckpoint, writeCheckpoint } from '../src/output/checkpoint.js';
 import { resumeRun, runScenario, type RunOptions } from '../src/run.js';
-import { pcsimVersion } from '../src/version.js';
+import { pcsimBuild, pcsimVersion } from '../src/version.js';
 import { writeTallyPlugin } from './checkpoint-plugin.js';
 import { scenarioFile, tempDir } from './helpers.js';
 
@@ -37,6 +37,14 @@ function tallyFile(scenario: Record<string, unknown>): string {
 
 const csvIn = (dir: string) => readFileSync(join(dir, 'metrics.csv'), 'utf8');
 const manifestIn = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+/** The header of DIR/checkpoint (the file closed again). */
+function headerIn(dir: string) {
+  const file = openCheckpoint(join(dir, 'checkpoint'));
+  file.close();
+  return file.header;
+}
+/** Every file of a folder and its content: to check that a refused resume changed nothing. */
+const folderState = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name)).toString('base64')]));
 
 async function uninterrupted(file: string, options: RunOptions = {}): Promise<string> {
   const dir = tempDir();
@@ -64,7 +72,7 @@ describe('a run stopped after a cycle', () => {
     for (const k of [0, 5, 11]) {
       const dir = await interrupted(file, k);
       expect(manifestIn(dir)).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', checkpoint: { file: 'checkpoint', cycle: k }, resumes: [] });
-      expect(openCheckpoint(join(dir, 'checkpoint')).header).toMatchObject({ cycle: k, csv_bytes: Buffer.byteLength(csvIn(dir)), pcsim: pcsimVersion });
+      expect(headerIn(dir)).toMatchObject({ cycle: k, csv_bytes: Buffer.byteLength(csvIn(dir)), pcsim: pcsimVersion, build: pcsimBuild() });
       const result = await resumeRun(dir);
       expect(result).toMatchObject({ status: 'completed', cycles: 12 });
       expect(csvIn(dir), `stopped after ${k}`).toBe(whole);
@@ -75,6 +83,11 @@ describe('a run stopped after a cycle', () => {
         setup_seconds: expect.any(Number), wall_seconds_before: expect.any(Number),
       }]);
       expect(manifest.wall_seconds).toBeGreaterThanOrEqual(manifest.resumes[0].wall_seconds_before);
+      // Seconds to the millisecond.
+      for (const seconds of [manifest.wall_seconds, manifest.resumes[0].setup_seconds, manifest.resumes[0].wall_seconds_before]) {
+        expect(Number(seconds.toFixed(3))).toBe(seconds);
+      }
+      expect(existsSync(join(dir, 'pcsim.lock'))).toBe(false);
     }
   });
 
@@ -101,7 +114,7 @@ describe('--checkpoint-every', () => {
     expect(written).toEqual([3, 6, 9]);
     const manifest = manifestIn(dir);
     expect(manifest).toMatchObject({ status: 'completed', checkpoint_every: 3, checkpoint: { cycle: 9, bytes: expect.any(Number), write_seconds: expect.any(Number) } });
-    const { header } = openCheckpoint(join(dir, 'checkpoint'));
+    const header = headerIn(dir);
     expect(manifest.checkpoint.bytes).toBe(readFileSync(join(dir, 'checkpoint')).length);
     // Its csv_bytes ends exactly after cycle 9's rows.
     const rows = csvIn(dir).slice(0, header.csv_bytes).trimEnd().split('\n');
@@ -151,7 +164,7 @@ describe('resuming', () => {
     await refused(join(empty, 'nope'), `${join(empty, 'nope')}: not found (expected the folder of a run)`);
     const { dir } = await stopped();
     unlinkSync(join(dir, 'checkpoint'));
-    await refused(dir, `${dir}: holds no checkpoint to resume from (a run writes one when SIGINT or SIGTERM stops it, and with --checkpoint-every N)`);
+    await refused(dir, `${dir}: holds no checkpoint to resume from (a run writes one when SIGINT, SIGTERM or SIGHUP stops it, and with --checkpoint-every N)`);
   });
 
   it('is refused while the run is still going', async () => {
@@ -160,12 +173,17 @@ describe('resuming', () => {
     await refused(dir, `${dir}: holds a run that is still going (pid ${process.pid} on this host); wait for it to end or stop it, or choose another --out`);
   });
 
-  it('is refused for a checkpoint another version of pcsim wrote', async () => {
+  it('is refused for a checkpoint another version or build of pcsim wrote', async () => {
     const { dir } = await stopped();
     const path = join(dir, 'checkpoint');
-    const checkpoint = openCheckpoint(path);
-    writeCheckpoint(dir, { ...checkpoint.header, pcsim: '0.0.1' }, checkpoint.readSections());
+    const rewrite = (change: Record<string, string>) => {
+      const checkpoint = openCheckpoint(path);
+      writeCheckpoint(dir, { ...checkpoint.header, ...change }, checkpoint.readSections());
+    };
+    rewrite({ pcsim: '0.0.1' });
     await refused(dir, `${path}: was written by pcsim 0.0.1; this is pcsim ${pcsimVersion}, which cannot resume it (use pcsim 0.0.1)`);
+    rewrite({ pcsim: pcsimVersion, build: 'f'.repeat(64) });
+    await refused(dir, `${path}: was written by another build of pcsim ${pcsimVersion} (build ffffffffffff; this is build ${pcsimBuild().slice(0, 12)}), which alone can resume it`);
   });
 
   it('is refused when the scenario file changed, is gone, or a plug-in it loads changed', async () => {
@@ -180,8 +198,28 @@ describe('resuming', () => {
     await refused(dir, `${dir}: cannot resume: the scenario file ${file} is gone`);
     renameSync(`${file}.moved`, file);
     const plugin = join(file, '..', 'tally.mjs');
+    expect(headerIn(dir).inputs).toEqual({ [plugin]: expect.stringMatching(/^[0-9a-f]{64}$/) });
     appendFileSync(plugin, '// changed\n');
-    await refused(dir, `${plugin}: has changed since the checkpoint: resuming needs the plug-in as it was`);
+    await refused(dir, `${plugin}: has changed since the checkpoint, which the run read: resuming needs the file as it was`);
+  });
+
+  it('is refused when a trace file the run read changed or is gone, naming it', async () => {
+    const folder = tempDir();
+    const file = join(folder, 'trace.yaml');
+    writeFileSync(file, readFileSync('scenarios/trace.yaml', 'utf8').replaceAll('traces/sample.avt', 'sample.avt').replace('cycles: 300', 'cycles: 20'));
+    const trace = join(folder, 'sample.avt');
+    copyFileSync('scenarios/traces/sample.avt', trace);
+    const dir = await interrupted(file, 5);
+    expect(Object.keys(headerIn(dir).inputs)).toEqual([trace]);
+    const before = folderState(dir);
+    appendFileSync(trace, '# one more line\n');
+    await refused(dir, `${trace}: has changed since the checkpoint, which the run read: resuming needs the file as it was`);
+    unlinkSync(trace);
+    await refused(dir, `${trace}: cannot be read since the checkpoint, which the run read: resuming needs the file as it was`);
+    expect(folderState(dir)).toEqual(before);
+    copyFileSync('scenarios/traces/sample.avt', trace);
+    await resumeRun(dir);
+    expect(csvIn(dir)).toBe(await uninterrupted(file));
   });
 
   it('is refused for a damaged checkpoint, a metrics.csv that lost rows, or a checkpoint of another run', async () => {
@@ -191,8 +229,18 @@ describe('resuming', () => {
     const bytes = manifestIn(dir).checkpoint.bytes;
     truncateSync(path, bytes - 10);
     await refused(dir, `${path}: is truncated (${bytes - 10} of ${bytes} bytes)`);
+    // One bit of a section's data flipped: found as the sections are read, before anything is changed.
     writeFileSync(path, whole);
-    const csvBytes = openCheckpoint(path).header.csv_bytes;
+    const header = headerIn(dir);
+    const heard = header.sections.find((section) => section.name === 'protocols.tally/heard')!;
+    const flipped = Buffer.from(whole);
+    flipped[whole.length - 16 - header.data_bytes + heard.offset + 3] ^= 4;
+    writeFileSync(path, flipped);
+    const before = folderState(dir);
+    await refused(dir, `${path}: is damaged (section "protocols.tally/heard" does not match its checksum); nothing in ${dir} was changed`);
+    expect(folderState(dir)).toEqual(before);
+    writeFileSync(path, whole);
+    const csvBytes = headerIn(dir).csv_bytes;
     truncateSync(join(dir, 'metrics.csv'), csvBytes - 1);
     await refused(dir, `${join(dir, 'metrics.csv')}: holds ${csvBytes - 1} bytes, fewer than the ${csvBytes} the checkpoint counts: rows are missing, so the run cannot be resumed`);
     const other = await stopped();
@@ -201,18 +249,44 @@ describe('resuming', () => {
     await refused(dir, `${path}: is of another run (run id ${manifestIn(other.dir).run_id}) than the folder's manifest.json (run id feedbeef)`);
   });
 
-  it('fails when the state in the checkpoint does not fit the run, which can then be resumed from a good one', async () => {
+  it('is refused, changing nothing, when the state in the checkpoint does not fit the run; a good checkpoint then resumes', async () => {
     const { file, dir } = await stopped();
     const path = join(dir, 'checkpoint');
     const good = readFileSync(path);
     const checkpoint = openCheckpoint(path);
-    writeCheckpoint(dir, checkpoint.header, checkpoint.readSections().filter((section) => section.name !== 'protocols.tally/heard'));
-    await expect(resumeRun(dir)).rejects.toThrow(`${path}: does not fit the run its scenario builds (the checkpoint has no state "protocols.tally/heard")`);
-    expect(manifestIn(dir)).toMatchObject({ status: 'failed', resumes: [{ from_cycle: 4 }] });
+    const sections = checkpoint.readSections();
+    for (const broken of [
+      sections.filter((section) => section.name !== 'protocols.tally/heard'),
+      // A state section that does not deserialise.
+      sections.map((section) => (section.name === 'protocols.tally/stats' ? { ...section, bytes: new Uint8Array([0xff, 0x0f, 0x6f, 0x22]) } : section)),
+    ]) {
+      writeCheckpoint(dir, checkpoint.header, broken);
+      // As a killed run leaves it: rows past the checkpoint, which a resume would cut off.
+      appendFileSync(join(dir, 'metrics.csv'), 'half a row');
+      const before = folderState(dir);
+      await expect(resumeRun(dir)).rejects.toThrow(new RegExp(`^${path}: does not fit the run its scenario builds \\(.+\\); nothing in ${dir} was changed$`));
+      expect(folderState(dir)).toEqual(before);
+      expect(manifestIn(dir)).toMatchObject({ status: 'interrupted', resumes: [] });
+    }
     writeFileSync(path, good);
     await resumeRun(dir);
     expect(csvIn(dir)).toBe(await uninterrupted(file));
-    expect(manifestIn(dir)).toMatchObject({ status: 'completed', resumes: [{ from_cycle: 4 }, { from_cycle: 4 }] });
+    expect(manifestIn(dir)).toMatchObject({ status: 'completed', resumes: [{ from_cycle: 4 }] });
+  });
+
+  it('is refused, changing nothing, while another resume (or a run) holds the folder', async () => {
+    const { file, dir } = await stopped();
+    const before = folderState(dir);
+    const first = resumeRun(dir);
+    // The first holds the folder from its first step on: a second resume and a run with --force are turned away.
+    const lockedBy = new RegExp(`^${dir}: is in use by another pcsim \\(pid ${process.pid} on this host, since [^)]+\\); wait for it to end$`);
+    await expect(resumeRun(dir)).rejects.toThrow(lockedBy);
+    await expect(runScenario(file, { out: dir, force: true })).rejects.toThrow(lockedBy);
+    expect(await first).toMatchObject({ status: 'completed' });
+    expect(csvIn(dir)).toBe(await uninterrupted(file));
+    expect(manifestIn(dir).resumes).toHaveLength(1);
+    expect(Object.keys(before)).toContain('checkpoint');
+    expect(existsSync(join(dir, 'pcsim.lock'))).toBe(false);
   });
 
   it('leaves the folder as it was when refused', async () => {

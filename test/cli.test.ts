@@ -6,8 +6,13 @@ import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { openCheckpoint, writeCheckpoint } from '../src/output/checkpoint.js';
-import { runScenario } from '../src/run.js';
 import { pcsimVersion } from '../src/version.js';
+
+/*
+ * Runs this file starts in-process use pcsim's dist/ (the build the pcsim command
+ * runs), not its sources: a checkpoint is resumed only by the build that wrote it.
+ */
+const { runScenario } = await import(new URL('../dist/index.js', import.meta.url).href) as typeof import('../src/index.js');
 
 const dir = mkdtempSync(join(tmpdir(), 'pcsim-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,11 +106,12 @@ describe('pcsim command line, on bad input', () => {
     expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, resume, validate, list, schema)');
   });
 
-  it('rejects a --checkpoint-every that is not a whole number of cycles, at least 1', () => {
+  it('rejects a --checkpoint-every that is not a whole number of cycles from 1 to 2^50, as the library does', () => {
     const path = file('good5.yaml', good);
-    for (const every of ['0', '1.5']) {
-      expectOneLineError(pcsim('run', path, '--out', join(dir, 'never'), '--checkpoint-every', every), `--checkpoint-every: expected a whole number of cycles, at least 1, found ${Number(every)}`);
+    for (const every of ['0', '1.5', String(2 ** 50 + 2)]) {
+      expectOneLineError(pcsim('run', path, '--out', join(dir, 'never'), '--checkpoint-every', every), `--checkpoint-every: expected a whole number of cycles from 1 to 2^50, found ${Number(every)}`);
     }
+    expectOneLineError(pcsim('resume', join(dir, 'never'), '--checkpoint-every', '0'), '--checkpoint-every: expected a whole number of cycles from 1 to 2^50, found 0');
     expectOneLineError(pcsim('run', path, '--checkpoint-every', '1', '--checkpoint-every', '2'), '--checkpoint-every: expected one value, found 2');
     expect(existsSync(join(dir, 'never'))).toBe(false);
   });
@@ -180,6 +186,13 @@ describe('pcsim command line', () => {
     expect(result.stdout).toMatch(/\nschedule keys \(observers and controls\):\n {2}every: [^\n]*- run every /);
   });
 
+  it('says in run --help which signals write a checkpoint', () => {
+    const { code, stdout } = pcsim('run', '--help');
+    expect(code).toBe(0);
+    expect(stdout.replace(/\s+/g, ' ')).toContain('(SIGINT, SIGTERM and SIGHUP write one anyway)');
+    expect(stdout.replace(/\s+/g, ' ')).toContain('after SIGINT, SIGTERM or SIGHUP');
+  });
+
   it('prints no progress bar when stderr is not a terminal', () => {
     const result = pcsim('run', file('quiet.yaml', good), '--out', join(dir, 'quiet'));
     expect(result.code).toBe(0);
@@ -211,7 +224,41 @@ describe('pcsim resume', () => {
   it('writes checkpoints with run --checkpoint-every', () => {
     const out = join(dir, 'every');
     expect(pcsim('run', file('every.yaml', good.replace('cycles: 2', 'cycles: 7')), '--out', out, '--checkpoint-every', '3').code).toBe(0);
-    expect(openCheckpoint(join(out, 'checkpoint')).header.cycle).toBe(6);
+    const checkpoint = openCheckpoint(join(out, 'checkpoint'));
+    checkpoint.close();
+    expect(checkpoint.header.cycle).toBe(6);
+  });
+
+  it('refuses to run into the folder of an unfinished run, saying that pcsim resume continues it', async () => {
+    const { scenario, out } = await stopped('unfinished');
+    expectOneLineError(pcsim('run', scenario, '--out', out),
+      `${out}: holds an unfinished run (metrics.csv, manifest.json, checkpoint: interrupted, 0 cycles): pcsim resume ${out} continues it from its checkpoint; --force replaces it, deleting the checkpoint; or choose another --out`);
+  });
+
+  it('refuses, in one line with exit code 2, a checkpoint whose state does not fit the run, changing nothing', async () => {
+    const { out } = await stopped('unfit');
+    const path = join(out, 'checkpoint');
+    const checkpoint = openCheckpoint(path);
+    writeCheckpoint(out, checkpoint.header, checkpoint.readSections().filter((section) => section.name !== 'protocols.cyclon/records'));
+    const folder = () => readdirSync(out).sort().map((name) => [name, readFileSync(join(out, name), 'utf8')]);
+    const before = folder();
+    expectOneLineError(pcsim('resume', out), `${path}: does not fit the run its scenario builds (`, `); nothing in ${out} was changed`);
+    expect(folder()).toEqual(before);
+  });
+
+  it.runIf(process.platform === 'linux')('goes on when a periodic checkpoint cannot be written, saying so once and recording it', () => {
+    const out = join(dir, 'full');
+    // A file size limit of 64 KiB: checkpoints of 2,000 nodes outgrow it (metrics.csv does not).
+    const scenario = file('full.yaml', good.replace('size: 100', 'size: 2000').replace('cycles: 2', 'cycles: 6'));
+    const result = spawnSync('bash', ['-c', 'ulimit -f 64; exec "$0" "$@"', process.execPath, 'bin/pcsim.js', 'run', scenario, '--out', out, '--checkpoint-every', '2'], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(`pcsim: warning: no checkpoint at cycle 2: cannot write ${join(out, 'checkpoint')} (EFBIG: file too large); the run goes on (there is no checkpoint yet; the manifest records the latest failure)`);
+    expect(lines[1]).toMatch(/^pcsim: completed: 6 cycles in /);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ status: 'completed', checkpoint: null, checkpoint_error: `no checkpoint at cycle 4: cannot write ${join(out, 'checkpoint')} (EFBIG: file too large)` });
+    expect(readdirSync(out).sort()).toEqual(['manifest.json', 'metrics.csv']);
   });
 
   it('refuses, in one line with exit code 2, a completed run', () => {
@@ -226,6 +273,9 @@ describe('pcsim resume', () => {
     const checkpoint = openCheckpoint(path);
     writeCheckpoint(out, { ...checkpoint.header, pcsim: '0.0.1' }, checkpoint.readSections());
     expectOneLineError(pcsim('resume', out), `${path}: was written by pcsim 0.0.1; this is pcsim ${pcsimVersion}, which cannot resume it (use pcsim 0.0.1)`);
+    const again = openCheckpoint(path);
+    writeCheckpoint(out, { ...again.header, pcsim: pcsimVersion, build: 'e'.repeat(64) }, again.readSections());
+    expectOneLineError(pcsim('resume', out), `${path}: was written by another build of pcsim ${pcsimVersion} (build eeeeeeeeeeee; this is build `, '), which alone can resume it');
   });
 
   it('refuses, in one line with exit code 2, a scenario that changed since the checkpoint, or is gone', async () => {

@@ -6,6 +6,7 @@ import { openCheckpoint } from '../src/output/checkpoint.js';
 import { writeTallyPlugin } from './checkpoint-plugin.js';
 import { writeFaultyPlugin } from './faulty-plugin.js';
 import { scenarioFile, tempDir } from './helpers.js';
+import { writeSlowSavePlugin } from './slow-save-plugin.js';
 
 /*
  * `pcsim run` under signals: each test starts the command (dist/: build first), waits
@@ -49,6 +50,12 @@ async function until(run: ReturnType<typeof start>, condition: () => boolean, wh
 }
 
 const manifestIn = (out: string) => JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+/** The header of DIR/checkpoint (the file closed again). */
+function headerIn(out: string) {
+  const checkpoint = openCheckpoint(join(out, 'checkpoint'));
+  checkpoint.close();
+  return checkpoint.header;
+}
 const csvIn = (out: string) => (existsSync(join(out, 'metrics.csv')) ? readFileSync(join(out, 'metrics.csv'), 'utf8') : '');
 /** The cycle of each data row (the third column: no --set overrides in these runs). */
 const cyclesOf = (csv: string) => csv.trimEnd().split('\n').slice(1).map((line) => Number(line.split(',')[2]));
@@ -204,7 +211,7 @@ describe('pcsim run, ending', () => {
     expect(manifestIn(out)).toMatchObject({ status: 'running', pid: run.child.pid, nonce: expect.any(String), host: expect.any(String) });
     const second = spawnSync(process.execPath, ['bin/pcsim.js', 'run', faultyScenario({}), '--out', out, '--force'], { encoding: 'utf8' });
     expect(second.status).toBe(2);
-    expect(second.stderr.trimEnd().split('\n')).toEqual([`pcsim: ${out}: holds a run that is still going (pid ${run.child.pid} on this host); wait for it to end or stop it, or choose another --out`]);
+    expect(second.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^pcsim: ${out}: is in use by another pcsim \\(pid ${run.child.pid} on this host, since [^)]+\\); wait for it to end$`))]);
     run.child.kill('SIGINT');
     const { code } = await run.exited;
     expect(code).toBe(130);
@@ -266,7 +273,7 @@ describe('pcsim run, signalled, then resumed', () => {
     expect(stopped).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', error: null, checkpoint: { file: 'checkpoint', cycle: stopped.cycles_completed } });
     expect(stopped.cycles_completed).toBeLessThan(50);
     expect(stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`; to go on from ${engine === 'event' ? 'period' : 'cycle'} ${stopped.cycles_completed}: pcsim resume ${out}$`))]);
-    expect(openCheckpoint(join(out, 'checkpoint')).header).toMatchObject({ cycle: stopped.cycles_completed, csv_bytes: stopped.csv_bytes });
+    expect(headerIn(out)).toMatchObject({ cycle: stopped.cycles_completed, csv_bytes: stopped.csv_bytes });
 
     const resumed = pcsim('resume', out);
     expect(resumed.status, resumed.stderr).toBe(0);
@@ -302,7 +309,80 @@ describe('pcsim run, signalled, then resumed', () => {
     expect(manifestIn(out)).toMatchObject({
       status: 'interrupted', cycles_completed: 4, checkpoint: { cycle: 4 }, error: 'killed: the cycle did not end within 0.3 s of SIGTERM',
     });
-    expect(openCheckpoint(join(out, 'checkpoint')).header.cycle).toBe(4);
+    expect(headerIn(out).cycle).toBe(4);
     expect(existsSync(join(out, 'checkpoint.tmp'))).toBe(false);
+  });
+
+  it('does not count a periodic checkpoint under way when the signal comes against the grace period', async (test) => {
+    const dir = tempDir();
+    const marker = join(dir, 'saving');
+    writeSlowSavePlugin(dir);
+    const file = join(dir, 'slow.yaml');
+    writeFileSync(file, `size: 100\ncycles: 10\nplugins: [./slow-save.mjs]\nprotocols: { cyclon: { type: cyclon, cache: 8, shuffle: 3 } }\nobservers: { slow: { type: slowsave, marker: ${JSON.stringify(marker)} } }\n`);
+    const out = join(dir, 'out');
+    // The checkpoint of cycle 2 takes 1.5 s to write; the grace period is 0.3 s.
+    const run = startPcsim(test, ['run', file, '--out', out, '--checkpoint-every', '2', '--grace', '0.3'], { PCSIM_TEST_SLOW_SAVE_MS: '1500' });
+    await until(run, () => existsSync(marker), 'the checkpoint of cycle 2 to be under way');
+    run.child.kill('SIGTERM');
+    const { code, stderr } = await run.exited;
+    expect(code, stderr).toBe(143);
+    expect(manifestIn(out)).toMatchObject({ status: 'interrupted', interrupted_by: 'SIGTERM', error: null, cycles_completed: 2, checkpoint: { cycle: 2 } });
+    expect(stderr).toMatch(/; to go on from cycle 2: pcsim resume /);
+    expect(headerIn(out).cycle).toBe(2);
+  });
+});
+
+describe('pcsim resume, raced', () => {
+  const plugin = writeTallyPlugin(tempDir());
+  const args = ['scenarios/cyclon.yaml', ...['size=1000', 'cycles=40', 'observers.overlay.sample=100', `plugins.0=${plugin}`, 'observers.pace={type: pace, ms: 0}'].flatMap((value) => ['--set', value])];
+  const pcsim = (...more: string[]) => spawnSync(process.execPath, ['bin/pcsim.js', ...more], { encoding: 'utf8' });
+  let whole: string | undefined;
+  const reference = () => {
+    if (whole === undefined) {
+      const out = join(tempDir(), 'reference');
+      expect(pcsim('run', ...args, '--out', out).status).toBe(0);
+      whole = csvIn(out);
+    }
+    return whole;
+  };
+  /** A run stopped by SIGTERM after cycle 2 (paced, 50 ms a cycle). */
+  async function stopped(test: TestContext): Promise<string> {
+    const out = join(tempDir(), 'out');
+    const run = startPcsim(test, ['run', ...args, '--out', out], { PCSIM_TEST_PACE_MS: '50' });
+    await until(run, () => existsSync(join(out, 'manifest.json')) && manifestIn(out).cycles_completed >= 2, 'two cycles in the manifest');
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(143);
+    return out;
+  }
+  const inUse = (out: string, pid: number) => new RegExp(`^pcsim: ${out}: is in use by another pcsim \\(pid ${pid} on this host, since [^)]+\\); wait for it to end$`);
+
+  it('refuses a second resume, or a run with --force, while one holds the folder: one line, exit code 2, nothing changed', async (test) => {
+    const out = await stopped(test);
+    // 38 cycles of 120 ms: the others come long before it ends.
+    const first = startPcsim(test, ['resume', out], { PCSIM_TEST_PACE_MS: '120' });
+    await until(first, () => existsSync(join(out, 'pcsim.lock')), 'the first resume to hold the folder');
+    const others = [startPcsim(test, ['resume', out]), startPcsim(test, ['run', ...args, '--out', out, '--force'])];
+    for (const other of await Promise.all(others.map((started) => started.exited))) {
+      expect(other.code, other.stderr).toBe(2);
+      expect(other.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(inUse(out, first.child.pid!))]);
+    }
+    expect(first.child.exitCode).toBe(null);
+    const { code, stderr } = await first.exited;
+    expect(code, stderr).toBe(0);
+    expect(csvIn(out)).toBe(reference());
+    expect(manifestIn(out).resumes).toHaveLength(1);
+    expect(existsSync(join(out, 'pcsim.lock'))).toBe(false);
+  });
+
+  it('lets one of two resumes started together go on, and refuses the other', async (test) => {
+    const out = await stopped(test);
+    const both = [startPcsim(test, ['resume', out], { PCSIM_TEST_PACE_MS: '20' }), startPcsim(test, ['resume', out], { PCSIM_TEST_PACE_MS: '20' })];
+    const ended = await Promise.all(both.map((resume) => resume.exited));
+    expect(ended.map((end) => end.code).sort()).toEqual([0, 2]);
+    const refused = ended.find((end) => end.code === 2)!;
+    const winner = both[ended.findIndex((end) => end.code === 0)];
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(inUse(out, winner.child.pid!))]);
+    expect(csvIn(out)).toBe(reference());
+    expect(manifestIn(out).resumes).toHaveLength(1);
   });
 });

@@ -33,7 +33,7 @@ if (args[0] === '--child') {
   let t = performance.now();
   const sections = original.saveState();
   const run = {
-    pcsim: 'measure', node: process.version, run_id: 'measure', file: '', set: [], seed: null, plugins: {}, scenario: loaded.scenario,
+    pcsim: 'measure', node: process.version, run_id: 'measure', file: '', set: [], seed: null, build: 'measure', inputs: {}, scenario: loaded.scenario,
     cycle: 1, simulated_time_ms: 0, events_processed: 0, csv_bytes: 0, written: new Date().toISOString(),
   };
   const bytes = writeCheckpoint(dir, run, sections);

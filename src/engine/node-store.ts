@@ -140,7 +140,7 @@ export class NodeStore {
     return id >= 0 && id < this.capacity && ((this.liveBits[id >> 5] >>> id) & 1) === 1 ? id : -1;
   }
 
-  /** The id -> slot table itself, for hot loops that look ids up by the million. Re-read after adds: it may grow. */
+  /** The id -> slot table itself, for hot loops that look ids up by the million. Re-read after adds (it may grow) and after a restore. */
   idMap(): Int32Array { return this.slotOfId; }
 
   /** The i-th live slot, 0 <= i < size (order changes as nodes leave). */
@@ -188,7 +188,9 @@ export class NodeStore {
     if (saved.idOf.length !== this.capacity) throw new Error(`node store: expected room for ${this.capacity} nodes, found ${saved.idOf.length}`);
     for (const key of ['idOf', 'alive', 'offline', 'joinedAt', 'livePosition', 'liveBits'] as const) this[key].set(saved[key]);
     for (const [name, values] of this.attributes) values.set(saved[`attribute:${name}`]);
-    this.slotOfId = new Int32Array(saved.idMapLength).fill(-1);
+    // In place when the length matches, so that a table taken from idMap() stays valid.
+    if (this.slotOfId.length !== saved.idMapLength) this.slotOfId = new Int32Array(saved.idMapLength);
+    this.slotOfId.fill(-1);
     this.slotOfId.set(saved.slotOfId);
     this.nextId = saved.nextId;
     this.everySlotIsItsId = saved.everySlotIsItsId;

@@ -150,9 +150,9 @@ export interface Protocol {
   step(slot: number): void;
   /**
    * Work for all the protocol's nodes at once at a synchronised instant (an epoch
-   * restart), not on behalf of one node: called before the cycle's first step, and in
-   * the event engine before each timer or message it handles (once per cycle is its own
-   * business: the cycle is `ctx.clock.cycle`).
+   * restart), not on behalf of one node: called before the cycle's first step (when any
+   * node is live), and in the event engine before each timer, message or timeout it
+   * handles (once per cycle is its own business: the cycle is `ctx.clock.cycle`).
    */
   beginCycle?(): void;
   /**

@@ -86,11 +86,6 @@ export class WorldState {
     this.add(name, { kind: 'engine', state });
   }
 
-  /** The names of every piece of state, in declaration order. */
-  names(): string[] {
-    return [...this.entries.keys()];
-  }
-
   /** Every piece of state as sections. Arrays are views of the live memory: write them out before the run goes on. */
   save(): Section[] {
     const sections: Section[] = [];
@@ -140,15 +135,18 @@ export class WorldState {
           break;
         }
         case 'values': {
-          const saved = deserialize(take(name).bytes) as Record<string, Plain>;
+          const saved = deserialize(valueBytes(name, take(name))) as Record<string, Plain>;
           for (const key of Object.keys(entry.values)) if (!Object.hasOwn(saved, key)) delete entry.values[key];
           Object.assign(entry.values, saved);
           break;
         }
         case 'pool': {
-          const head = deserialize(take(name).bytes) as { width: number; free: Int32Array; used: number; type: string };
+          const head = deserialize(valueBytes(name, take(name))) as { width: number; free: Int32Array; used: number; type: string };
           const data = take(`${name}#data`);
-          if (head.width !== entry.pool.width) throw new Error(`state "${name}": expected records of ${entry.pool.width}, found ${head.width}`);
+          const type = entry.pool.data.constructor.name;
+          if (head.width !== entry.pool.width || head.type !== type || data.type !== type) {
+            throw new Error(`state "${name}": expected records of ${entry.pool.width} in a ${type}, found ${head.width} in a ${data.type}`);
+          }
           entry.pool.restore(typedFrom(head.type, data.bytes), head.free, head.used);
           break;
         }
@@ -168,30 +166,45 @@ export class WorldState {
 }
 
 /*
- * An engine part saves a plain object whose typed arrays are written as array sections
- * (`name.key`) and the rest as one value section (`name`).
+ * An engine part saves a plain object. Its typed arrays, at any depth, are written as
+ * array sections of their own (`name.key.sub`) straight from memory; the rest, with the
+ * list of those arrays, as one value section (`name`).
  */
 function engineSections(name: string, saved: unknown): Section[] {
-  const rest: Record<string, unknown> = {};
+  const arrays: Record<string, string> = {};
   const sections: Section[] = [];
-  for (const [key, value] of Object.entries(saved as Record<string, unknown>)) {
+  const split = (value: unknown, path: string): unknown => {
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-      sections.push({ name: `${name}.${key}`, type: value.constructor.name, bytes: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) });
-      rest[key] = { array: value.constructor.name };
-    } else {
-      rest[key] = value;
+      sections.push({ name: `${name}.${path}`, type: value.constructor.name, bytes: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) });
+      arrays[path] = value.constructor.name;
+      return null;
     }
-  }
-  return [{ name, type: 'value', bytes: serialize(rest) }, ...sections];
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+    const rest: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) rest[key] = split(inner, path === '' ? key : `${path}.${key}`);
+    return rest;
+  };
+  const rest = split(saved, '');
+  return [{ name, type: 'value', bytes: serialize({ rest, arrays }) }, ...sections];
 }
 
 function readEngineSections(name: string, take: (name: string) => Section): Record<string, unknown> {
-  const saved = deserialize(take(name).bytes) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(saved)) {
-    const array = (value as { array?: string } | null)?.array;
-    if (typeof array === 'string') saved[key] = typedFrom(array, take(`${name}.${key}`).bytes);
+  const { rest, arrays } = deserialize(valueBytes(name, take(name))) as { rest: Record<string, any>; arrays: Record<string, string> };
+  for (const [path, type] of Object.entries(arrays)) {
+    const section = take(`${name}.${path}`);
+    if (section.type !== type) throw new Error(`state "${name}.${path}": expected a ${type}, found a ${section.type}`);
+    const keys = path.split('.');
+    let at = rest;
+    for (const key of keys.slice(0, -1)) at = at[key];
+    at[keys[keys.length - 1]] = typedFrom(type, section.bytes);
   }
-  return saved;
+  return rest;
+}
+
+/** A value section's bytes, checked to be one. */
+function valueBytes(name: string, section: Section): Uint8Array {
+  if (section.type !== 'value') throw new Error(`state "${name}": expected a value, found a ${section.type}`);
+  return section.bytes;
 }
 
 const arrayTypes: Record<string, new (buffer: ArrayBuffer, offset: number, length: number) => StateArray> = {

@@ -2,19 +2,11 @@ import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, o
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { checkpointName, removeCheckpointTemp } from './checkpoint.js';
+import { fsReason, OutputFolderError } from './folder-error.js';
+import { lockFolder, type FolderLock } from './lock.js';
 import { csvName, manifestName, removeStaleManifestTemps, type Manifest } from './manifest.js';
-import { ScenarioError } from '../engine/errors.js';
 
-/**
- * An output folder pcsim cannot use (a file, not writable, already holding a run...).
- * It is bad input like a scenario error: one line, exit code 2, nothing written.
- */
-export class OutputFolderError extends ScenarioError {
-  constructor(where: string, detail: string) {
-    super('', detail, where);
-    this.name = 'OutputFolderError';
-  }
-}
+export { fsReason, OutputFolderError } from './folder-error.js';
 
 /** The files of a run, created fresh: the CSV's descriptor is open for writing. */
 export interface ClaimedFolder {
@@ -22,27 +14,35 @@ export interface ClaimedFolder {
   readonly csvPath: string;
   readonly manifestPath: string;
   readonly csvFd: number;
-}
-
-/** "ENOENT: no such file or directory" from a Node error, without the path Node appends. */
-export function fsReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split(', ')[0].split('\n')[0];
+  /** The folder's lock (DIR/pcsim.lock), held until the run ends. */
+  readonly lock: FolderLock;
 }
 
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code;
 
 /**
- * Creates `dir` (and missing parents) and claims it for a new run: metrics.csv is
+ * Creates `dir` (and missing parents) and claims it for a new run: its lock is taken
+ * for `nonce` (see lock.ts) before anything in it is looked at, and metrics.csv is
  * created with O_EXCL, so an existing file, or a symlink planted in its place, is
  * never written through. A folder that already holds a run (metrics.csv,
  * manifest.json or a checkpoint) is refused unless `force`, which unlinks those files
- * (never their targets) first. Even with `force`, a folder whose run is still going
- * (its process alive on this host) or whose manifest.json is not pcsim's is refused.
+ * (never their targets) first. Even with `force`, a folder in use by another pcsim,
+ * whose run is still going (its process alive on this host) or whose manifest.json is
+ * not pcsim's is refused. A refused claim gives the lock back.
  */
-export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
+export function claimOutputFolder(dir: string, force: boolean, nonce: string): ClaimedFolder {
   if (dir === '') throw new OutputFolderError('--out', 'expected a folder, found an empty path');
   ensureFolder(dir);
+  const lock = lockFolder(dir, nonce);
+  try {
+    return { ...claimLocked(dir, force), lock };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function claimLocked(dir: string, force: boolean): Omit<ClaimedFolder, 'lock'> {
   const csvPath = join(dir, csvName);
   const manifestPath = join(dir, manifestName);
   const present: string[] = [];
@@ -64,7 +64,11 @@ export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
   if (previous?.status === 'running' && isLiveHere(previous)) throw stillGoing(dir, previous);
   if (present.length > 0 && !force) {
     const summary = previous && runSummary(previous);
-    throw new OutputFolderError(dir, `holds a run already (${present.join(', ')}${summary ? `: ${summary}` : ''}); pass --force to replace it, or choose another --out`);
+    const held = `${present.join(', ')}${summary ? `: ${summary}` : ''}`;
+    if (present.includes(checkpointName) && typeof previous === 'object' && previous.status !== 'completed') {
+      throw new OutputFolderError(dir, `holds an unfinished run (${held}): pcsim resume ${dir} continues it from its checkpoint; --force replaces it, deleting the checkpoint; or choose another --out`);
+    }
+    throw new OutputFolderError(dir, `holds a run already (${held}); pass --force to replace it, or choose another --out`);
   }
   if (force) {
     removeStaleManifestTemps(dir);
@@ -89,6 +93,12 @@ export function claimOutputFolder(dir: string, force: boolean): ClaimedFolder {
 
 const stillGoing = (dir: string, run: PreviousRun) =>
   new OutputFolderError(dir, `holds a run that is still going (pid ${run.pid} on this host); wait for it to end or stop it, or choose another --out`);
+
+/** Takes the lock of the folder of a run (see lock.ts) for `nonce`, to resume that run. */
+export function lockRunFolder(dir: string, nonce: string): FolderLock {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new OutputFolderError(dir, 'not found (expected the folder of a run)');
+  return lockFolder(dir, nonce);
+}
 
 /**
  * The manifest of the run in `dir`, if that run can be resumed: it is pcsim's, and
@@ -183,10 +193,11 @@ function runSummary(manifest: PreviousRun): string | undefined {
   return typeof status === 'string' && typeof cycles === 'number' ? `${status}, ${cycles} ${units}` : undefined;
 }
 
-/** Gives back a claim that could not be completed: closes and removes the new, empty CSV. */
+/** Gives back a claim that could not be completed: closes and removes the new, empty CSV, and the lock. */
 export function releaseClaim(claim: ClaimedFolder): void {
   try { closeSync(claim.csvFd); } catch { /* already closed */ }
   try { unlinkSync(claim.csvPath); } catch { /* already gone */ }
+  claim.lock.release();
 }
 
 /**

@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { syncFolder } from './checkpoint.js';
 
 /** The files of a run's folder (and DIR/checkpoint, see checkpoint.ts). */
 export const csvName = 'metrics.csv';
@@ -43,6 +44,8 @@ export interface Manifest {
   checkpoint_every: number | null;
   /** The last checkpoint written (DIR/checkpoint), from which `pcsim resume` continues; null: none yet. */
   checkpoint: CheckpointRecord | null;
+  /** Why the latest checkpoint could not be written (a full disk), while the run went on; null when it was written. */
+  checkpoint_error: string | null;
   /** Each time the run was resumed from a checkpoint, in order. */
   resumes: ResumeRecord[];
 }
@@ -74,6 +77,9 @@ export interface ResumeRecord {
 
 const tempPrefix = `.${manifestName}.`;
 
+/** Seconds to the millisecond, as the manifest records them. */
+export const roundSeconds = (seconds: number) => Math.round(seconds * 1000) / 1000;
+
 /** Writes bytes in full (writeSync may write less than asked). */
 export function writeFully(fd: number, data: Uint8Array, position: number | null = null): void {
   for (let done = 0; done < data.length;) {
@@ -87,12 +93,13 @@ export function writeFully(fd: number, data: Uint8Array, position: number | null
  * at any moment) sees the old manifest or the new one, never a mix; a symlink named
  * manifest.json is replaced, not followed. On a full disk the temporary file cannot
  * get a block of its own, so the manifest is rewritten in place instead (not atomic,
- * but the status still reaches the file).
+ * but the status still reaches the file). `durable`: flushed to disk before it
+ * replaces the old one, and the rename too (a crash of the machine then keeps it).
  */
-export function writeManifest(dir: string, manifest: Manifest): void {
+export function writeManifest(dir: string, manifest: Manifest, durable = false): void {
   const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
   try {
-    replaceManifest(dir, text);
+    replaceManifest(dir, text, durable);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
@@ -104,7 +111,7 @@ export function writeManifest(dir: string, manifest: Manifest): void {
   }
 }
 
-function replaceManifest(dir: string, text: Uint8Array): void {
+function replaceManifest(dir: string, text: Uint8Array, durable: boolean): void {
   const temp = join(dir, `${tempPrefix}${process.pid}-${threadId}.tmp`);
   let fd: number;
   try {
@@ -117,6 +124,7 @@ function replaceManifest(dir: string, text: Uint8Array): void {
   }
   try {
     writeFully(fd, text);
+    if (durable) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
     unlinkSync(temp);
@@ -124,6 +132,7 @@ function replaceManifest(dir: string, text: Uint8Array): void {
   }
   closeSync(fd);
   renameSync(temp, join(dir, manifestName));
+  if (durable) syncFolder(dir);
 }
 
 /** Overwrites the existing manifest.json's blocks (never through a symlink), then cuts off what is left of the old text. */
@@ -192,7 +201,7 @@ export function finishAbandonedRun(
     manifest.ended = ended.toISOString();
     // Time spent running: the parts before this one, if resumed, and this one.
     const part = manifest.resumes?.at(-1);
-    manifest.wall_seconds = (part?.wall_seconds_before ?? 0) + (ended.getTime() - Date.parse(part?.started ?? manifest.started)) / 1000;
+    manifest.wall_seconds = roundSeconds((part?.wall_seconds_before ?? 0) + (ended.getTime() - Date.parse(part?.started ?? manifest.started)) / 1000);
     manifest.peak_rss_bytes = Math.max(manifest.peak_rss_bytes ?? 0, process.resourceUsage().maxRSS * 1024);
     manifest.status = end.status;
     manifest.interrupted_by = end.interruptedBy;

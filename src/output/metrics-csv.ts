@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { writeFully } from './manifest.js';
 
@@ -46,6 +46,11 @@ export class MetricsCsv {
     if (this.pending.length === 0) return;
     this.append(stringify(this.pending));
     this.pending = [];
+  }
+
+  /** Flushes the committed rows to disk: a checkpoint that counts them must not outlive them in a crash. */
+  sync(): void {
+    fsyncSync(this.fd);
   }
 
   /** Drops the rows of a cycle that did not complete. */

@@ -52,6 +52,17 @@ export class ProgressDisplay {
     else if (this.lineOpen) this.stream.write(` ${note}`);
   }
 
+  /** A line of its own above the bar (a warning), the bar drawn again below it. */
+  warn(line: string): void {
+    if (this.bar) {
+      this.stream.write(`\r\x1b[2K${line}\n`);
+      this.update();
+    } else {
+      this.stream.write(`${this.lineOpen ? '\n' : ''}${line}\n`);
+      this.lineOpen = false;
+    }
+  }
+
   stop(): void {
     clearInterval(this.timer);
     if (this.bar) {

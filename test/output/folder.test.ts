@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +12,9 @@ import { scenarioFile, tempDir } from '../helpers.js';
 const earlierManifest = JSON.stringify({ pcsim: '0.1.0', run_id: '0123abcd', status: 'completed', cycles_completed: 5, pid: 1, host: 'elsewhere' });
 
 const claim = (dir: string, force = false) => {
-  const claimed = claimOutputFolder(dir, force);
+  const claimed = claimOutputFolder(dir, force, randomUUID());
   closeSync(claimed.csvFd);
+  claimed.lock.release();
   return claimed;
 };
 
@@ -30,6 +32,17 @@ describe('claiming an output folder', () => {
       expect(() => claim(dir)).toThrow(OutputFolderError);
       expect(() => claim(dir)).toThrow(`${dir}: holds a run already (${name}${name === 'manifest.json' ? ': completed, 5 cycles' : ''}); pass --force to replace it, or choose another --out`);
       expect(readFileSync(join(dir, name), 'utf8')).toBe(name === 'manifest.json' ? earlierManifest : 'an earlier run');
+    }
+  });
+
+  it('refuses a folder holding an unfinished run with a checkpoint, saying that pcsim resume continues it', () => {
+    for (const status of ['interrupted', 'failed']) {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...JSON.parse(earlierManifest), status, cycles_completed: 12 }));
+      writeFileSync(join(dir, 'checkpoint'), 'its checkpoint');
+      expect(() => claim(dir)).toThrow(`${dir}: holds an unfinished run (manifest.json, checkpoint: ${status}, 12 cycles): pcsim resume ${dir} continues it from its checkpoint; --force replaces it, deleting the checkpoint; or choose another --out`);
+      expect(readFileSync(join(dir, 'checkpoint'), 'utf8')).toBe('its checkpoint');
+      expect(existsSync(join(dir, 'pcsim.lock'))).toBe(false);
     }
   });
 
@@ -81,8 +94,9 @@ describe('claiming an output folder', () => {
 
   it('gives back a claim it could not complete', () => {
     const dir = tempDir();
-    releaseClaim(claimOutputFolder(dir, false));
+    releaseClaim(claimOutputFolder(dir, false, randomUUID()));
     expect(existsSync(join(dir, 'metrics.csv'))).toBe(false);
+    expect(existsSync(join(dir, 'pcsim.lock'))).toBe(false);
   });
 
   it('says why an output path cannot be used, and never spins', () => {

@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/run.js';
 import { scenarioFile, tempDir } from '../helpers.js';
+
+// The build the pcsim command runs (dist/), which alone resumes the checkpoints it writes.
+const { runScenario } = await import(new URL('../../dist/index.js', import.meta.url).href) as typeof import('../../src/index.js');
 
 /** Runs pcsim with a terminal as stdout and stderr (util-linux `script`), and returns what the terminal showed. */
 function onTerminal(...args: string[]): string {
