@@ -111,6 +111,18 @@ const scenarios: Record<string, (seed: number) => Promise<Buildable>> = {
     },
     observers: { average: { type: 'aggregation', protocol: 'average' }, informed: { type: 'informed' }, churn: { type: 'churn', every: '500ms' } },
   }),
+  'event engine: coordinates latency, upload queues, joiners in new slots': written({
+    name: 'event-transport', size: 200, capacity: 320, cycles: 10, engine: 'event',
+    event: { period: 1000, jitter: 50, timeout: 600 },
+    // Joiners get a place of their own in the unit square; a slow upload link keeps messages queued across period ends.
+    transport: { latency: { model: 'coordinates', base: 5, perUnit: 500 }, loss: 0.02, bandwidth: 0.05 },
+    protocols: {
+      cyclon: { type: 'cyclon', cache: 10, shuffle: 4 },
+      average: { type: 'aggregation', init: { kind: 'uniform' } },
+    },
+    controls: { churn: { type: 'churn', remove: 0.03, add: 0.05, from: 1 } },
+    observers: { average: { type: 'aggregation', protocol: 'average' }, churn: { type: 'churn' } },
+  }),
   'event engine: a trace (scenarios/trace.yaml)': shipped('scenarios/trace.yaml', [
     'engine=event', 'cycles=25', 'transport.latency={model: uniform, min: 10, max: 900}', 'transport.loss=0.02',
     'protocols.average={type: aggregation, init: {kind: uniform}}', 'observers.average={type: aggregation, protocol: average}',
@@ -127,7 +139,7 @@ const folder = tempDir('pcsim-checkpoint-');
 /** The checkpoint's sections written to DIR/checkpoint and read back, as `pcsim resume` reads them. */
 function throughFile(run: Buildable, sections: readonly Section[], k: number): Section[] {
   writeCheckpoint(folder, {
-    pcsim: 'test', node: process.version, run_id: 'property', file: join(folder, 'scenario.yaml'), set: [], seed: run.scenario.seed, plugins: {},
+    pcsim: 'test', node: process.version, run_id: 'property', build: 'test', file: join(folder, 'scenario.yaml'), set: [], seed: run.scenario.seed, inputs: {},
     scenario: run.scenario, cycle: k, simulated_time_ms: 0, events_processed: 0, csv_bytes: 0, written: new Date(0).toISOString(),
   }, sections);
   return openCheckpoint(join(folder, 'checkpoint')).readSections();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../src/builtins.js';
 import type { StateArray } from '../src/engine/state.js';
 import { loadScenario } from '../src/scenario/load.js';
-import { brokenProtocols, carefulRumour, crossingRumour, doubleCounting, undeclaredCounter, writingPrefetch } from './contract/broken.js';
+import { brokenProtocols, carefulRumour, crossingRumour, doubleCounting, stalePartner, undeclaredCounter, writingPrefetch } from './contract/broken.js';
 import { batchedMatchesPlain, prefetchChangesNothing, respectsPartition, resumeMatchesUninterrupted, watched } from './contract/checks.js';
 import type { Buildable } from './contract/runs.js';
 import { controlRun, observerRun, SUBJECT, subjectsOf, type Engine, type Subject } from './contract/subjects.js';
@@ -50,7 +50,7 @@ for (const [type, found] of subjects) {
           });
         } else {
           it.skipIf(!prefetch && !prefetchPeers)(`prefetch on gives what prefetch off gives${prefetch || prefetchPeers ? '' : ' (no prefetch)'}`, () => {
-            expectNone(prefetchChangesNothing(subject.run, SUBJECT));
+            expectNone(prefetchChangesNothing(subject.dense ?? subject.run, SUBJECT));
           });
         }
         it(`checkpoint (after ${checkpointAt.join(', ')}) then resume gives the uninterrupted run`, () => {
@@ -94,7 +94,7 @@ describe('the checks', () => {
     expect(cycle.capabilities).toEqual({ stepAll: true, prefetch: true, prefetchPeers: false });
     expectNone([
       ...batchedMatchesPlain(cycle.run, SUBJECT),
-      ...prefetchChangesNothing(event.run, SUBJECT),
+      ...prefetchChangesNothing(event.dense ?? event.run, SUBJECT),
       ...[cycle, event].flatMap((subject) => [...resumeMatchesUninterrupted(subject.run, 6), ...respectsPartition(subject.split, SUBJECT)]),
     ]);
   });
@@ -107,13 +107,21 @@ describe('the checks', () => {
 
   it('report a prefetch that writes state', async () => {
     const subject = inEngine(await subjectsFor(writingPrefetch.type), 'event');
-    expect(prefetchChangesNothing(subject.run, SUBJECT).join('\n')).toMatch(/state "protocols\.subject\/heat": \d+ of 120 elements differ/);
+    expect(prefetchChangesNothing(subject.dense ?? subject.run, SUBJECT).join('\n')).toMatch(/state "protocols\.subject\/heat": \d+ of 120 elements differ/);
   });
 
   it('report a protocol that writes into a peer across a partition, in both engines', async () => {
     for (const subject of await subjectsFor(crossingRumour.type)) {
       const problems = respectsPartition(subject.split, SUBJECT);
       expect(problems.join('\n'), subject.label).toMatch(/^wrote protocols\.subject\/informed of an unreachable node \d+ times, e\.g\. at cycle \d+, slot \d+ \(group (\d)\) wrote \[\d+\], slot \d+'s \(group (?!\1)\d\)$/m);
+    }
+  });
+
+  it('report a protocol that writes into a node gone offline or away, in both engines', async () => {
+    for (const subject of await subjectsFor(stalePartner.type)) {
+      const problems = respectsPartition(subject.split, SUBJECT);
+      expect(problems.join('\n'), subject.label).toMatch(/^wrote protocols\.subject\/informed of an offline or departed node \d+ times, e\.g\. at cycle \d+, slot \d+ wrote \[\d+\], slot \d+'s \((offline|gone)\)$/m);
+      expect(problems.join('\n'), subject.label).not.toMatch(/unreachable/);
     }
   });
 

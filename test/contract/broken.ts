@@ -110,4 +110,33 @@ export const undeclaredCounter = defineProtocol({
   },
 });
 
-export const brokenProtocols = [doubleCounting, writingPrefetch, crossingRumour, undeclaredCounter];
+/** It keeps informing the last peer it reached, by slot, without asking whether that node is still there. */
+export const stalePartner = defineProtocol({
+  type: 'stale-partner',
+  description: 'a rumour that writes into a peer gone offline or away',
+  params: noParams,
+  create: (ctx) => {
+    const informed = ctx.state.array('informed', new Uint8Array(ctx.store.capacity));
+    /** slot -> 1 + the slot of the last peer reached (0: none). */
+    const partner = ctx.state.array('partner', new Int32Array(ctx.store.capacity));
+    let peers: Linkable;
+    return {
+      init() {
+        peers = ctx.linkable();
+        for (let k = 0; k < 5; k++) informed[ctx.store.liveSlot(ctx.initRandom.int(ctx.store.size))] = 1;
+      },
+      step(slot: number) {
+        if (!informed[slot]) return;
+        const last = partner[slot] - 1;
+        // The partition is respected; whether the node is still online is not.
+        if (last >= 0 && ctx.network.reachable(slot, last)) informed[last] = 1;
+        const peer = ctx.contact(slot, peers.samplePeer(slot, ctx.random));
+        if (peer < 0) return;
+        informed[peer] = 1;
+        partner[slot] = peer + 1;
+      },
+    };
+  },
+});
+
+export const brokenProtocols = [doubleCounting, writingPrefetch, crossingRumour, undeclaredCounter, stalePartner];

@@ -12,10 +12,32 @@ import {
  * protocol passes), so that the checks themselves can be tested on broken protocols.
  */
 
-/** What a run left: its CSV rows and its final state. */
+/** What a run left: its CSV rows, its final state, and its neighbour lists as the protocols answer them. */
 interface Outcome {
   readonly csv: string;
   readonly sections: Section[];
+  readonly links: string[];
+}
+
+/**
+ * Each neighbour list (of every protocol that has one) of every live node, as its
+ * degree() and neighbor() answer: state kept outside the declarations that they read
+ * shows here even when no other protocol or observer samples from it.
+ */
+function linksOf(simulation: Simulation): string[] {
+  const { store } = simulation;
+  const lines: string[] = [];
+  for (const [name, instance] of simulation.protocols) {
+    const linkable = instance.linkable;
+    if (!linkable) continue;
+    for (let slot = 0; slot < store.capacity; slot++) {
+      if (!store.alive[slot]) continue;
+      const degree = linkable.degree(slot);
+      const neighbours = Array.from({ length: Math.max(0, degree) }, (_, i) => linkable.neighbor(slot, i));
+      lines.push(`${name} slot ${slot} (node ${store.idOf[slot]}): ${degree} [${neighbours.join(' ')}]`);
+    }
+  }
+  return lines;
 }
 
 /** An uninterrupted run, with, after each cycle, what a checkpoint then holds and the rows so far (saving changes nothing). */
@@ -29,7 +51,7 @@ function outcome(run: Buildable, instrument?: Instrument): Outcome | string {
     const simulation = build(run, instrument);
     const rows: Row[] = [];
     runFromStart(simulation, rows);
-    return { csv: csvText(run.scenario, rows), sections: copySections(simulation.saveState()) };
+    return { csv: csvText(run.scenario, rows), sections: copySections(simulation.saveState()), links: linksOf(simulation) };
   } catch (error) {
     return `the run failed: ${(error as Error).message}`;
   }
@@ -52,7 +74,7 @@ function uninterrupted(run: Buildable): Uninterrupted | string {
       if (simulation.done) break;
       runOn(simulation, rows, simulation.clock.cycle + 1);
     }
-    result = { csv: csvText(run.scenario, rows), sections: checkpoints.at(-1)!.sections, checkpoints };
+    result = { csv: csvText(run.scenario, rows), sections: checkpoints.at(-1)!.sections, links: linksOf(simulation), checkpoints };
   } catch (error) {
     result = `the run failed: ${(error as Error).message}`;
   }
@@ -68,7 +90,17 @@ function differences(what: string, expected: Outcome | string, found: Outcome | 
   return [
     ...(rows ? [`${what}: the metrics differ: ${rows}`] : []),
     ...sectionDifferences(expected.sections, found.sections).map((line) => `${what}: ${line}`),
+    ...linkDifferences(expected.links, found.links).map((line) => `${what}: ${line}`),
   ];
+}
+
+/** How many neighbour lists differ, and the first. */
+function linkDifferences(expected: readonly string[], found: readonly string[]): string[] {
+  if (expected.length !== found.length) return [`the neighbour lists differ: ${expected.length} expected, ${found.length} found`];
+  const differing = expected.filter((line, i) => line !== found[i]).length;
+  if (differing === 0) return [];
+  const first = expected.findIndex((line, i) => line !== found[i]);
+  return [`${differing} of ${expected.length} neighbour lists differ, the first: expected ${expected[first]}, found ${found[first]}`];
 }
 
 /** An instrument that removes methods from the instance named `name` (and from its neighbour list). */
@@ -88,9 +120,30 @@ export function batchedMatchesPlain(run: Buildable, name: string): string[] {
   return differences('step alone, against stepAll', uninterrupted(run), outcome(run, hiding(name, ['stepAll'])));
 }
 
-/** (b) Prefetching (prefetch, and the neighbour list's prefetchPeers) changes nothing (event engine). */
-export function prefetchChangesNothing(run: Buildable, name: string): string[] {
-  return differences('prefetch off, against on', uninterrupted(run), outcome(run, hiding(name, ['prefetch', 'prefetchPeers'])));
+/**
+ * (b) Prefetching (prefetch, and the neighbour list's prefetchPeers) changes nothing
+ * (event engine), in a run where the event loop calls them at least `least` times
+ * (a check that barely prefetches proves nothing).
+ */
+export function prefetchChangesNothing(run: Buildable, name: string, least = 100): string[] {
+  let calls = 0;
+  const counting: Instrument = (instance, context) => {
+    if (context.name !== name) return;
+    for (const target of new Set([instance, instance.linkable ?? instance]) as unknown as Set<Record<string, unknown>>) {
+      for (const method of ['prefetch', 'prefetchPeers']) {
+        const original = target[method];
+        if (typeof original !== 'function') continue;
+        target[method] = function counted(this: unknown, ...args: unknown[]) {
+          calls++;
+          return original.apply(this, args);
+        };
+      }
+    }
+  };
+  const on = outcome(run, counting);
+  const problems = differences('prefetch off, against on', on, outcome(run, hiding(name, ['prefetch', 'prefetchPeers'])));
+  if (typeof on !== 'string' && calls < least) problems.push(`prefetch ran only ${calls} times (fewer than ${least}): the run checks too little of it`);
+  return problems;
 }
 
 /**
@@ -112,7 +165,7 @@ export function resumeMatchesUninterrupted(run: Buildable, k: number): string[] 
     problems.push(...sectionDifferences(checkpoint.sections, copySections(simulation.saveState())).map((line) => `restoring the checkpoint after ${k}: ${line}`));
     const rows = [...checkpoint.rows];
     runOn(simulation, rows);
-    resumed = { csv: csvText(run.scenario, rows), sections: copySections(simulation.saveState()) };
+    resumed = { csv: csvText(run.scenario, rows), sections: copySections(simulation.saveState()), links: linksOf(simulation) };
   } catch (error) {
     return [`${what}: the run failed: ${(error as Error).message}`];
   }
@@ -124,11 +177,12 @@ const handlers = ['step', 'onTimer', 'onMessage', 'onTimeout'] as const;
 
 /**
  * (d) While the regions are cut apart, a step (or handler) of the node in slot s
- * touches no declared per-slot state of a node s cannot reach: no read, no write.
- * Every typed array any instance declares whose length is a multiple of the capacity
- * is watched (slot = index / (length / capacity)); stepAll is hidden, so that each
- * step is one node's. Accesses outside the protocol's steps (joins, observers) are
- * not counted.
+ * touches no declared per-slot state of a node s cannot reach (across the partition,
+ * offline or gone): no read, no write; and no message it sends across the partition is
+ * accepted by the transport (event engine). Every typed array any instance declares
+ * whose length is a multiple of the capacity is watched (slot = index / (length /
+ * capacity)); stepAll is hidden, so that each step is one node's. Accesses outside the
+ * protocol's steps (joins, observers) are not counted.
  */
 export function respectsPartition(run: Buildable, name: string): string[] {
   const capacity = run.scenario.capacity;
@@ -136,18 +190,27 @@ export function respectsPartition(run: Buildable, name: string): string[] {
   let acting = -1;
   const seen = new Map<string, { count: number; example: string }>();
 
-  const touch = (array: string, index: number, slot: number, how: 'read' | 'wrote') => {
-    if (acting < 0 || slot === acting || slot >= capacity || simulation!.network.reachable(acting, slot)) return;
-    const key = `${how} ${array}`;
+  const report = (key: string, example: () => string) => {
     const entry = seen.get(key);
     if (entry) entry.count++;
-    else {
-      const network = simulation!.network;
-      seen.set(key, {
-        count: 1,
-        example: `at cycle ${simulation!.clock.cycle}, slot ${acting} (group ${network.group(acting)}) ${how} [${index}], slot ${slot}'s (group ${network.group(slot)})`,
-      });
+    else seen.set(key, { count: 1, example: example() });
+  };
+  const touch = (array: string, index: number, slot: number, how: 'read' | 'wrote') => {
+    if (acting < 0 || slot === acting || slot >= capacity) return;
+    const { network, store, clock } = simulation!;
+    if (!store.alive[slot]) {
+      const state = store.offline[slot] ? 'offline' : 'gone';
+      report(`${how} ${array} of an offline or departed node`, () => `at cycle ${clock.cycle}, slot ${acting} ${how} [${index}], slot ${slot}'s (${state})`);
+    } else if (!network.reachable(acting, slot)) {
+      report(`${how} ${array} of an unreachable node`, () => `at cycle ${clock.cycle}, slot ${acting} (group ${network.group(acting)}) ${how} [${index}], slot ${slot}'s (group ${network.group(slot)})`);
     }
+  };
+  /** A send the transport accepts though a partition separates the nodes: the engine must drop it. */
+  const sent = (from: number, to: number, accepted: boolean) => {
+    const { network, store, clock } = simulation!;
+    const target = store.slotOf(to);
+    if (!accepted || !network.partitioned || target < 0 || network.reachable(from, target)) return;
+    report('sent a message accepted by the transport to an unreachable node', () => `at ${clock.time} ms, slot ${from} (group ${network.group(from)}) to node ${to} in slot ${target} (group ${network.group(target)})`);
   };
   const wrapState = (array: string, values: StateArray): StateArray => {
     if (values.length === 0 || values.length % capacity !== 0) return values;
@@ -156,6 +219,15 @@ export function respectsPartition(run: Buildable, name: string): string[] {
   const instrument: Instrument = (instance, context) => {
     hiding(name, ['stepAll'])(instance, context);
     if (context.name !== name) return;
+    const transport = context.transport;
+    if (transport) {
+      const send = transport.send.bind(transport);
+      transport.send = (from, to, kind, payload, bytes) => {
+        const accepted = send(from, to, kind, payload, bytes);
+        sent(from, to, accepted);
+        return accepted;
+      };
+    }
     const target = instance as unknown as Record<string, unknown>;
     for (const handler of handlers) {
       const original = instance[handler] as ((slot: number, ...rest: number[]) => void) | undefined;
@@ -178,7 +250,7 @@ export function respectsPartition(run: Buildable, name: string): string[] {
   } catch (error) {
     return [`with its state watched, the run failed: ${(error as Error).message}`];
   }
-  return [...seen].map(([key, { count, example }]) => `${key} of an unreachable node ${count} times, e.g. ${example}`);
+  return [...seen].map(([key, { count, example }]) => `${key} ${count} times, e.g. ${example}`);
 }
 
 type Touch = (index: number, slot: number, how: 'read' | 'wrote') => void;

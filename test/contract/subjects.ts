@@ -23,13 +23,13 @@ export const SAMPLER = 'sampler';
  */
 export const protocolFixtures: Readonly<Record<string, readonly Record<string, unknown>[]>> = {
   slicing: [{ method: 'ordering', attribute: 'value' }, { method: 'ranking', attribute: 'value', window: 50 }],
-  aggregation: [{}, { function: 'count', leaders: 3, epoch: 5 }],
+  aggregation: [{}, { function: 'count', leaders: 3, epoch: 3 }],
 };
 
 /** Controls' parameters: most have required ones (when, how many). */
 export const controlFixtures: Readonly<Record<string, Record<string, unknown>>> = {
   churn: { remove: 0.05, add: 0.05, from: 2 },
-  sessions: { on: { dist: 'exponential', mean: 4 }, off: { dist: 'exponential', mean: 2 } },
+  sessions: { on: { dist: 'exponential', mean: 4 }, off: { dist: 'exponential', mean: 2 }, record: 10000 },
   catastrophe: { at: 4, amount: 0.2 },
   outage: { at: 3, back: 8, region: 1 },
   partition: { start: 3, end: 9, groups: [[0], [1]] },
@@ -54,9 +54,11 @@ export type Engine = 'cycle' | 'event';
 
 const SIZE = 100;
 const CYCLES = 10;
+/** The period (ms) of the event-engine runs the prefetch check makes. */
+const DENSE_PERIOD = 10;
 
 /** What every contract run shares: small, two regions, a value to aggregate or slice by. */
-function base(name: string, engine: Engine): Record<string, unknown> {
+function base(name: string, engine: Engine, period = 1000): Record<string, unknown> {
   return {
     name,
     seed: 3,
@@ -71,22 +73,30 @@ function base(name: string, engine: Engine): Record<string, unknown> {
       ? {
         engine: 'event',
         // Latencies up to most of a period and replies later than the timeout: messages are in flight at every checkpoint.
-        event: { period: 1000, jitter: 50, timeout: 600 },
-        transport: { latency: { model: 'uniform', min: 10, max: 700 }, loss: 0.02 },
+        event: { period, jitter: Math.ceil(period / 20), timeout: period * 0.6 },
+        transport: { latency: { model: 'uniform', min: Math.ceil(period / 100), max: period * 0.7 }, loss: 0.02 },
       }
       : {}),
   };
 }
 
-/** Churn from cycle 2, and the regions cut apart from 4 to 8: what the first three checks run. */
+/**
+ * Churn from cycle 2 (more joins than departures, so that joiners take slots no node
+ * held before as well as freed ones), and the regions cut apart from 4 to 8: what the
+ * first three checks run.
+ */
 const mixedControls = {
-  churn: { type: 'churn', remove: 0.03, add: 0.03, from: 2 },
+  churn: { type: 'churn', remove: 0.03, add: 0.04, from: 2 },
   split: { type: 'partition', start: 4, end: 8, groups: [[0], [1]] },
 };
 
-/** The regions cut apart from cycle 1 on (and churn, so joiners land on their side): what the partition check runs. */
+/**
+ * The regions cut apart from cycle 1 on (and churn, so joiners land on their side;
+ * sessions, so that some peers are offline): what the partition check runs.
+ */
 const splitControls = {
   churn: { type: 'churn', remove: 0.03, add: 0.03, from: 2 },
+  sessions: { type: 'sessions', on: { dist: 'exponential', mean: 5 }, off: { dist: 'exponential', mean: 2 } },
   split: { type: 'partition', start: 1, groups: [[0], [1]] },
 };
 
@@ -101,6 +111,11 @@ export interface Subject {
   readonly run: Buildable;
   /** A partition from cycle 1 to the end. */
   readonly split: Buildable;
+  /**
+   * `run` with a period of 10 ms (event engine): many events fall in each millisecond,
+   * so that the event loop prefetches often (it reads ahead within the current one).
+   */
+  readonly dense?: Buildable;
   /** The optional capabilities its instance has. */
   readonly capabilities: { readonly stepAll: boolean; readonly prefetch: boolean; readonly prefetchPeers: boolean };
 }
@@ -189,10 +204,11 @@ export async function subjectsOf(registry: Registry, type: string): Promise<Subj
     for (const engine of ['cycle', 'event'] as const) {
       const label = `${type}${Object.keys(params).length > 0 ? ` ${JSON.stringify(params)}` : ''} (${engine})`;
       const name = `contract-${type}`;
-      let run: Buildable, split: Buildable, instance: ProtocolInstance;
+      let run: Buildable, split: Buildable, dense: Buildable | undefined, instance: ProtocolInstance;
       try {
         run = await load({ ...base(name, engine), protocols, controls: mixedControls, observers }, registry);
         split = await load({ ...base(name, engine), protocols, controls: splitControls, observers }, registry);
+        if (engine === 'event') dense = await load({ ...base(name, engine, DENSE_PERIOD), protocols, controls: mixedControls, observers }, registry);
         instance = build(run).protocols.get(SUBJECT)!;
       } catch (error) {
         if (engine === 'event') continue;
@@ -200,7 +216,7 @@ export async function subjectsOf(registry: Registry, type: string): Promise<Subj
       }
       const linkable = instance.linkable as { prefetchPeers?: unknown } | undefined;
       subjects.push({
-        type, params, engine, label, run, split,
+        type, params, engine, label, run, split, dense,
         capabilities: {
           stepAll: typeof instance.stepAll === 'function',
           prefetch: typeof instance.prefetch === 'function',

@@ -2,7 +2,10 @@ import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { deserialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { builtinRegistry } from '../../src/builtins.js';
+import { defineObserver } from '../../src/engine/protocol.js';
+import type { Registry } from '../../src/engine/registry.js';
 import type { Simulation } from '../../src/engine/simulation.js';
 import type { Section } from '../../src/engine/state.js';
 import { simulate } from '../helpers.js';
@@ -40,8 +43,8 @@ function differing(a: Simulation, b: Simulation): string[] {
   });
 }
 
-async function expectResumeAt(scenario: Record<string, unknown>, k: number): Promise<void> {
-  const whole = await simulate(scenario, builtinRegistry());
+async function expectResumeAt(scenario: Record<string, unknown>, k: number, registry: () => Registry = builtinRegistry): Promise<void> {
+  const whole = await simulate(scenario, registry());
   const rows: Rows = [];
   whole.observe(sinkInto(rows));
   while (!whole.done && whole.clock.cycle < k) whole.advance(sinkInto(rows));
@@ -49,7 +52,7 @@ async function expectResumeAt(scenario: Record<string, unknown>, k: number): Pro
   const saved = checkpoint(whole);
   const cut = rows.length;
 
-  const resumed = await simulate(scenario, builtinRegistry());
+  const resumed = await simulate(scenario, registry());
   resumed.restoreState(saved);
   expect(differing(resumed, whole), 'state just restored').toEqual([]);
   const after: Rows = [];
@@ -78,7 +81,7 @@ const controlScenarios: Record<string, [Record<string, unknown>, number[]]> = {
   }, [4]],
   'sessions (weibull, returning with their state)': [{
     seed: 5, size: 300, cycles: 30, protocols: oracle, observers: observe,
-    controls: { sessions: { type: 'sessions', on: { dist: 'weibull', shape: 0.38, scale: 6 }, off: { dist: 'exponential', mean: 4 }, record: 50 } },
+    controls: { sessions: { type: 'sessions', on: { dist: 'weibull', shape: 0.38, scale: 6 }, off: { dist: 'exponential', mean: 4 }, record: 10000 } },
   }, [3, 17]],
   'sessions (returning as new nodes)': [{
     seed: 6, size: 200, capacity: 300, cycles: 25, protocols: oracle, observers: observe,
@@ -161,5 +164,31 @@ describe('observers of protocols resume from a checkpoint', () => {
       controls: { sessions: { type: 'sessions', on: { dist: 'exponential', mean: 4 }, off: { dist: 'exponential', mean: 2 } } },
       observers: { average: { type: 'aggregation', protocol: 'average' }, churn: { type: 'churn' } },
     }, 4);
+  });
+});
+
+/**
+ * An observer that declares no metrics emits `size` and `late` at its first observation
+ * and `size` alone from cycle 3 on: the engine learnt its metrics from the first, and a
+ * resumed run must write `late` as NaN, as the uninterrupted one does, not learn anew.
+ */
+const forgetful = defineObserver({
+  type: 'forgetful',
+  description: 'leaves a metric out after its first observation',
+  params: z.strictObject({}),
+  create: (ctx) => ({
+    observe(emit: (metric: string, value: number) => void) {
+      emit('size', ctx.store.size);
+      if (ctx.clock.cycle < 3) emit('late', ctx.clock.cycle);
+    },
+  }),
+});
+
+describe('an observer whose metrics were learnt from its first observation', () => {
+  it.each([4, 7])('resumes with the same metrics, checkpoint at cycle %i', async (k) => {
+    await expectResumeAt({
+      seed: 14, size: 100, cycles: 9, protocols: oracle, observers: { forgetful: { type: 'forgetful' } },
+      controls: { churn: { type: 'churn', remove: 2, add: 3 } },
+    }, k, () => builtinRegistry().register(forgetful));
   });
 });
