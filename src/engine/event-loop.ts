@@ -195,7 +195,7 @@ export class EventLoop {
    * Early reads for the next BATCH events in the wheel, in two tight loops, so that their
    * cache misses overlap instead of following one another: the engine's lookups where
    * they are needed (a restarted slot's timer generation; a message's id -> slot once
-   * slots and ids differ), and the protocols' state (ProtocolInstance.prefetch).
+   * slots and ids differ), and the protocols' state (Prefetching.prefetch).
    * Returns the sum of what was read.
    */
   private warmUp(from: number, to: number): number {

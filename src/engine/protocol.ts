@@ -18,7 +18,7 @@ export interface Linkable {
   neighbor(slot: number, i: number): number;
   /** A peer for `slot` to talk to, drawn with the caller's stream: an id, or -1 if it knows none. */
   samplePeer(slot: number, random: Random): number;
-  /** Optional: an early read of what samplePeer(slot) will read (see ProtocolInstance.prefetch). */
+  /** Optional: an early read of what samplePeer(slot) will read (a capability, like Prefetching.prefetch: it must change nothing). */
   prefetchPeers?(slot: number): number;
 }
 

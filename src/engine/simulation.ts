@@ -218,9 +218,9 @@ export class Simulation {
     if (this.stopped) return;
     const count = this.shuffledOrder();
     const protocols = [...this.protocols.values()];
+    if (count > 0) for (const protocol of protocols) protocol.beginCycle?.();
     // With several protocols, they take turns over chunks of the order: a node's state
     // that one protocol just touched is still in cache when the next one reaches it.
-    if (count > 0) for (const protocol of protocols) protocol.beginCycle?.();
     const chunk = protocols.length > 1 ? INTERLEAVE : count;
     for (let from = 0; from < count; from += chunk) {
       const to = Math.min(from + chunk, count);
