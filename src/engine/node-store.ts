@@ -190,8 +190,8 @@ export class NodeStore {
     for (const [name, values] of this.attributes) values.set(saved[`attribute:${name}`]);
     // In place when the length matches, so that a table taken from idMap() stays valid.
     if (this.slotOfId.length !== saved.idMapLength) this.slotOfId = new Int32Array(saved.idMapLength);
-    this.slotOfId.fill(-1);
     this.slotOfId.set(saved.slotOfId);
+    this.slotOfId.fill(-1, saved.slotOfId.length);
     this.nextId = saved.nextId;
     this.everySlotIsItsId = saved.everySlotIsItsId;
     this.live.set(saved.live);

@@ -211,11 +211,17 @@ const arrayTypes: Record<string, new (buffer: ArrayBuffer, offset: number, lengt
   Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array,
 };
 
-/** A typed array of `type` with a copy of `bytes` (aligned, and independent of the file's buffer). */
+/**
+ * `bytes` as a typed array of `type`: a view when they are aligned for it, else a copy.
+ * Whoever restores from it copies what it keeps (a restore never holds on to a
+ * checkpoint's buffer), so the usual case costs no second copy of a large section.
+ */
 export function typedFrom(type: string, bytes: Uint8Array): any {
-  const make = arrayTypes[type];
+  const make = arrayTypes[type] as (typeof arrayTypes)[string] & { BYTES_PER_ELEMENT: number };
   if (!make) throw new Error(`unknown array type "${type}" in checkpoint`);
+  const length = bytes.byteLength / make.BYTES_PER_ELEMENT;
+  if (bytes.byteOffset % make.BYTES_PER_ELEMENT === 0) return new make(bytes.buffer as ArrayBuffer, bytes.byteOffset, length);
   const copy = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(copy).set(bytes);
-  return new make(copy, 0, bytes.byteLength / (make as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
+  return new make(copy, 0, length);
 }
