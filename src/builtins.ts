@@ -15,6 +15,11 @@ import { catastrophe } from './controls/catastrophe.js';
 import { outage } from './controls/outage.js';
 import { partition } from './controls/partition.js';
 import { trace } from './controls/trace.js';
+import { allocation, absoluteSlicing } from './cloud/subcloud-protocol.js';
+import { oracleAllocation } from './cloud/oracle-allocator.js';
+import { topk } from './cloud/topk.js';
+import { subcloudsObserver } from './observers/subclouds.js';
+import { topkObserver } from './observers/topk.js';
 
 /** Every built-in protocol, observer and control: adding one is one line here. */
 export function builtinRegistry(): Registry {
@@ -34,5 +39,11 @@ export function builtinRegistry(): Registry {
     .register(catastrophe)
     .register(outage)
     .register(partition)
-    .register(trace);
+    .register(trace)
+    .register(allocation)
+    .register(absoluteSlicing)
+    .register(oracleAllocation)
+    .register(topk)
+    .register(subcloudsObserver)
+    .register(topkObserver);
 }

@@ -1,0 +1,4 @@
+import { z } from 'zod';
+import { defineProtocol } from '../engine/protocol.js';
+// Stub: replaced by the helper who owns this file.
+export const topk = defineProtocol({ type: 'topk', description: 'stub', params: z.strictObject({}), create: () => { throw new Error('not built yet'); } });
