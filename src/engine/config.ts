@@ -38,6 +38,8 @@ export interface Scenario {
   readonly protocols: Readonly<Record<string, InstanceSpec>>;
   readonly controls: Readonly<Record<string, ScheduledSpec>>;
   readonly observers: Readonly<Record<string, ScheduledSpec>>;
+  /** What must hold of the results, by name: checked by pcsim after the run (see src/expect/); the engine ignores it. */
+  readonly expect?: Readonly<Record<string, unknown>>;
 }
 
 export function scheduled(schedule: Schedule, cycle: number, lastCycle: number): boolean {

@@ -4,11 +4,19 @@ import type { Row } from './expectations.js';
 
 /**
  * The rows of a metrics.csv: its last four columns are when (`cycle`, or `time` in
- * ms), observer, metric and value; the columns before them name the run. Throws an
- * Error naming the file and line when the file is not one.
+ * ms), observer, metric and value; the columns before them name the run. With `bytes`,
+ * only that many bytes are read. Throws an Error naming the file (and line) when it
+ * cannot be read or is not one.
  */
-export function readRows(file: string): { at: 'cycle' | 'time'; rows: Row[] } {
-  const records: string[][] = parse(readFileSync(file), { relax_column_count: false });
+export function readRows(file: string, bytes?: number): { at: 'cycle' | 'time'; rows: Row[] } {
+  let text: Buffer;
+  try {
+    text = readFileSync(file);
+  } catch (error) {
+    throw new Error(`${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  // A run's manifest says how many bytes hold whole cycles: rows past them are of a cycle cut short.
+  const records: string[][] = parse(bytes === undefined ? text : text.subarray(0, bytes), { relax_column_count: false });
   const header = records[0];
   const n = header?.length ?? 0;
   if (n < 4 || header[n - 3] !== 'observer' || header[n - 2] !== 'metric' || header[n - 1] !== 'value'

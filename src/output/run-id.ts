@@ -5,11 +5,12 @@ import type { Scenario } from '../scenario/schema.js';
 /**
  * A short id of a resolved scenario: the first 8 hex digits of the sha256 of its
  * canonical JSON (keys sorted). Two runs get the same id exactly when every resolved
- * key agrees, so sweep points (`--set`) and seeds get folders of their own. `dir`,
- * the scenario file's absolute folder, is left out: it differs between machines.
+ * key agrees, so sweep points (`--set`) and seeds get folders of their own. Left out:
+ * `dir`, the scenario file's absolute folder, which differs between machines, and
+ * `expect`, which checks the results without changing them.
  */
 export function runId(scenario: Scenario): string {
-  const { dir: _machineDependent, ...portable } = scenario;
+  const { dir: _machineDependent, expect: _checksOnly, ...portable } = scenario;
   return createHash('sha256').update(canonicalJson(portable)).digest('hex').slice(0, 8);
 }
 

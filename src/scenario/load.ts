@@ -156,6 +156,7 @@ async function validate(raw: Record<string, unknown>, file: string, registry: Re
     protocols,
     controls,
     observers,
+    expect: top.expect,
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { distributionSchema } from '../engine/distributions.js';
 import { transportSchema } from '../engine/transport.js';
+import { expectationsSchema } from '../expect/expectations.js';
 
 /** Node slots are indexed by int32 (typed arrays of slots and ids). */
 export const MAX_SLOTS = 2 ** 31 - 1;
@@ -34,6 +35,7 @@ export const scenarioSchema = z.strictObject({
   protocols: z.record(z.string(), instanceBlock).describe('protocol instances by name, each with its type and parameters'),
   controls: z.record(z.string(), instanceBlock).default({}).describe('controls by name (churn and failures), each with a schedule'),
   observers: z.record(z.string(), instanceBlock).default({}).describe('observers by name, each with a schedule; each writes rows to metrics.csv'),
+  expect: expectationsSchema,
 });
 
 export { scheduleKeys, scheduleSchema } from './schedule.js';

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { csvName, manifestName } from '../output/manifest.js';
+import { checkExpectations, expectationsSchema, type Outcome, type Row } from './expectations.js';
+import { readRows } from './rows.js';
+
+/** Exit code of a run or check whose expectations failed, and of a diff that found differences (bad input is 2). */
+export const EXPECTATIONS_FAILED = 3;
+
+/** A finished run's folder, as `check` and `diff` read it. */
+interface RunFolder {
+  readonly name: string;
+  readonly status: string;
+  readonly unit: number;
+  readonly rows: Row[];
+  readonly scenario: { readonly dir: string; readonly expect?: unknown; readonly name: string };
+}
+
+/** Reads DIR/manifest.json and the whole cycles of DIR/metrics.csv; throws an Error naming the file on a damaged one. */
+export function readRunFolder(dir: string): RunFolder {
+  const manifestPath = join(dir, manifestName);
+  let manifest: any;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (error) {
+    throw new Error(`${manifestPath}: cannot read it as a run's manifest (${(error as Error).message})`);
+  }
+  const scenario = manifest?.scenario;
+  if (!scenario || typeof scenario !== 'object' || typeof manifest.status !== 'string') {
+    throw new Error(`${manifestPath}: expected a pcsim manifest with a resolved scenario and a status, found none`);
+  }
+  const { rows } = readRows(join(dir, csvName), typeof manifest.csv_bytes === 'number' ? manifest.csv_bytes : undefined);
+  const unit = scenario.engine === 'event' ? Number(scenario.event?.period ?? 1000) : 1;
+  return { name: String(scenario.name ?? 'run'), status: manifest.status, unit, rows, scenario };
+}
+
+/**
+ * Checks a finished run's folder against the expectations its scenario states (as
+ * recorded in its manifest), golden files resolved from the scenario's folder. A run
+ * that did not complete fails a first expectation of its own, `completed`.
+ */
+export function checkRunFolder(dir: string): { suite: string; outcomes: Outcome[] } {
+  const folder = readRunFolder(dir);
+  const parsed = expectationsSchema.safeParse(folder.scenario.expect ?? {});
+  if (!parsed.success) throw new Error(`${join(dir, manifestName)}: scenario.expect: ${parsed.error.issues[0].message}`);
+  const golden = (path: string) => readRows(resolve(folder.scenario.dir, path)).rows;
+  const outcomes = checkExpectations(parsed.data, folder.rows, folder.unit, golden);
+  if (folder.status !== 'completed') {
+    outcomes.unshift({ name: 'completed', passed: false, expected: 'a completed run', found: `status ${folder.status}` });
+  }
+  return { suite: folder.name, outcomes };
+}
+
+/** One line per failed expectation: name, expected, found. */
+export function describeFailures(outcomes: readonly Outcome[]): string[] {
+  return outcomes.filter((o) => !o.passed).map((o) => `expectation ${o.name} failed: expected ${o.expected}, found ${o.found}`);
+}
+
+export interface DiffLine {
+  readonly metric: string;
+  readonly rows: number;
+  readonly differing: number;
+  readonly maxDifference: number;
+  readonly first: string;
+}
+
+/**
+ * Compares two runs metric by metric (observer/metric), row by row on (cycle or time):
+ * rows further apart than `tolerance` + `relative` × |a| differ, and rows in one run
+ * only differ. Returns the metrics that differ, in the order they first appear.
+ */
+export function diffRuns(a: readonly Row[], b: readonly Row[], tolerance = 0, relative = 0): DiffLine[] {
+  const key = (r: Row) => `${r.at}\u0000${r.observer}\u0000${r.metric}`;
+  const inB = new Map(b.map((r) => [key(r), r]));
+  const seen = new Set<string>();
+  const byMetric = new Map<string, { rows: number; differing: number; maxDifference: number; first: string }>();
+  const note = (r: Row, difference: number, what: string) => {
+    const metric = `${r.observer}/${r.metric}`;
+    const line = byMetric.get(metric) ?? { rows: 0, differing: 0, maxDifference: 0, first: '' };
+    byMetric.set(metric, line);
+    line.rows++;
+    if (what === '') return;
+    line.differing++;
+    line.maxDifference = Math.max(line.maxDifference, difference);
+    if (line.first === '') line.first = `${what} at ${r.at}`;
+  };
+  for (const r of a) {
+    const k = key(r);
+    seen.add(k);
+    const other = inB.get(k);
+    if (!other) { note(r, Infinity, 'only in the first run'); continue; }
+    const both = Number.isNaN(r.value) && Number.isNaN(other.value);
+    const d = both ? 0 : Math.abs(r.value - other.value);
+    note(r, Number.isNaN(d) ? Infinity : d, d <= tolerance + relative * Math.abs(r.value) ? '' : `${r.value} vs ${other.value}`);
+  }
+  for (const r of b) if (!seen.has(key(r))) note(r, Infinity, 'only in the second run');
+  return [...byMetric].filter(([, l]) => l.differing > 0).map(([metric, l]) => ({ metric, ...l }));
+}
+
