@@ -319,6 +319,8 @@ async function resumeLocked(prepared: PreparedResume, options: ResumeOptions): P
       : { file: checkpointName, cycle: header.cycle, bytes: checkpoint.bytes, written: header.written, write_seconds: null },
     checkpoint_error: before.checkpoint_error ?? null,
     resumes: [...(before.resumes ?? []), resume],
+    // The totals of the part before are rewritten when this one ends.
+    summaries: undefined,
   };
   try {
     writeManifest(dir, manifest);
@@ -517,6 +519,19 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
     csv.discard();
     manifest.status = 'failed';
     manifest.error = describeError(caught);
+  }
+  // The observers' totals, where the run stands now (the end, or where it stopped or failed).
+  if (simulation !== undefined) {
+    try {
+      const summaries = simulation.summaries();
+      if (Object.keys(summaries).length > 0) manifest.summaries = summaries;
+    } catch (caught) {
+      if (error === undefined) {
+        error = caught;
+        manifest.status = 'failed';
+        manifest.error = `summing up: ${describeError(caught)}`;
+      }
+    }
   }
   recordCommitted();
   try {

@@ -22,7 +22,14 @@ describe('layers', () => {
   });
 
   // The CLI (and the library's entry points) hand the catalogue of built-in types to the loader.
-  it('the scenario loader imports only the engine: not the built-in catalogue, the runner or output', () => {
-    expect(importsOutside('src/scenario', (specifier) => specifier.startsWith('../engine/'))).toEqual([]);
+  // The expectations' schema is a leaf (it imports only zod): the loader validates `expect:` with it.
+  it('the scenario loader imports only the engine and the expectations schema: not the built-in catalogue, the runner or output', () => {
+    const allowed = (specifier: string) => specifier.startsWith('../engine/') || specifier === '../expect/expectations.js';
+    expect(importsOutside('src/scenario', allowed)).toEqual([]);
+  });
+
+  it('the expectations schema imports nothing of pcsim', () => {
+    expect(importsOutside('src/expect', (specifier) => !specifier.startsWith('../'))
+      .filter((line) => line.startsWith('expectations.ts'))).toEqual([]);
   });
 });

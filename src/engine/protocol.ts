@@ -42,7 +42,11 @@ export interface Context {
   /** Messages and timers: present in the event engine only. */
   readonly transport?: Transport;
   /** Scenario-level facts a plug-in may size itself by. */
-  readonly scenario: { readonly size: number; readonly cycles: number; readonly seed: number; readonly dir: string };
+  readonly scenario: {
+    readonly size: number; readonly cycles: number; readonly seed: number; readonly dir: string;
+    /** Engine time units per cycle: the event engine's period (ms); 1 in the cycle engine (time is cycles). */
+    readonly period: number;
+  };
   /** The neighbour source of another protocol instance, by name (PeerSim's `linkable` parameter); without a name, the first protocol that has one. */
   linkable(protocolName?: string): Linkable;
   /** Another protocol instance, by name, for plug-ins that read its state. */
@@ -207,6 +211,12 @@ export interface ObserverInstance {
   observe(emit: (metric: string, value: number) => void): void;
   /** The metrics every observation has, in order, when they depend on the parameters (else the definition's). */
   readonly metrics?: readonly string[];
+  /**
+   * Totals for the whole run (e.g. metering), which the manifest records under
+   * `summaries.<observer name>` when the run ends, however it ends. Plain JSON values.
+   * Must not change simulation state.
+   */
+  summary?(): Record<string, unknown>;
 }
 
 export interface ControlInstance {

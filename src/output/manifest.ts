@@ -48,6 +48,8 @@ export interface Manifest {
   checkpoint_error: string | null;
   /** Each time the run was resumed from a checkpoint, in order. */
   resumes: ResumeRecord[];
+  /** Totals some observers keep (e.g. `subclouds`' metering), by observer name, as the run ended; absent when none does. */
+  summaries?: Record<string, Record<string, unknown>>;
 }
 
 export interface CheckpointRecord {
