@@ -17,6 +17,9 @@ const slow = [
   // Every registered protocol through batching, prefetch, checkpoint and partitions.
   'test/contract.test.ts',
   'test/checkpoint-builtins.test.ts',
+  // Campaigns of real pcsim processes: sweeps, shards, kills and resumes, the cluster examples.
+  'test/campaign/sweep.test.ts',
+  'test/campaign/cluster.test.ts',
 ];
 
 /**

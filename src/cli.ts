@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { builtinRegistry } from './builtins.js';
+import { mergeCommand, planCommand, plotCommand, sweepCommand } from './campaign/commands.js';
 import { scenarioJsonSchema } from './cli/json-schema.js';
 import { checkCheckpointEvery } from './output/checkpoint.js';
 import { listText } from './cli/list.js';
@@ -119,6 +120,38 @@ const schemaOptions = {
   plugin: pluginOption,
 } as const satisfies Record<string, Options>;
 
+const selectOptions = {
+  out: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('out'), describe: "the campaign's folder (default: the experiment's out, or results/<name>)" },
+  set: { ...setOption, describe: 'override a scenario key in every run: key.path=value (repeatable)' },
+  shard: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('shard'), describe: 'only the runs at positions i, i + n, i + 2n... of the plan (i/n, 0 <= i < n)' },
+  index: {
+    type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('index'),
+    describe: 'only the run at this position of the plan (default: $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX when set)',
+  },
+} as const satisfies Record<string, Options>;
+const planOptions = {
+  ...selectOptions,
+  count: { type: 'boolean', default: false, describe: 'print only the number of runs in the plan' },
+} as const satisfies Record<string, Options>;
+const sweepOptions = {
+  ...selectOptions,
+  jobs: { type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('jobs'), describe: 'runs at once (default: the number of cores)' },
+  'checkpoint-every': checkpointEveryOption('each run writes its checkpoint after every N cycles (periods), to resume from'),
+  progress: { type: 'boolean', default: true, describe: "the campaign's progress on stderr (only when it is a terminal)" },
+} as const satisfies Record<string, Options>;
+const mergeOptions = {
+  out: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('out'), describe: 'write metrics.csv and campaign.json here (default: the first folder)' },
+} as const satisfies Record<string, Options>;
+const plotOptions = {
+  metric: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('metric'), describe: 'the metric (or observer.metric) to plot' },
+  x: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('x'), describe: 'the column along x (default cycle, or time)' },
+  color: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('color'), describe: 'a column: one line per value' },
+  facet: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('facet'), describe: 'a column: one panel per value' },
+  from: { type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('from'), describe: 'only rows from this cycle (time) on' },
+  title: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('title'), describe: 'the title (default: the metric)' },
+  out: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('out'), describe: 'the SVG file (default <metric>.svg beside the CSV); the spec goes beside it as .vl.json' },
+} as const satisfies Record<string, Options>;
+
 /** Each command's options, for suggestions on a misspelt one. */
 const commandOptions: Record<string, readonly string[]> = {
   run: Object.keys(runOptions),
@@ -126,6 +159,10 @@ const commandOptions: Record<string, readonly string[]> = {
   validate: Object.keys(validateOptions),
   list: Object.keys(listOptions),
   schema: Object.keys(schemaOptions),
+  plan: Object.keys(planOptions),
+  sweep: Object.keys(sweepOptions),
+  merge: Object.keys(mergeOptions),
+  plot: Object.keys(plotOptions),
 };
 const commandNames = Object.keys(commandOptions);
 
@@ -177,6 +214,9 @@ function usageProblem(message: string, argv: readonly string[]): string {
   const needsValue = /^Not enough arguments following: (.+)$/.exec(message);
   if (needsValue) return `--${needsValue[1]} needs a value${needsValue[1] === 'set' ? ': --set key.path=value' : ''}`;
   if (/^Not enough non-option arguments/.test(message) && command === 'resume') return 'resume: name the folder of a run (pcsim resume <dir>)';
+  if (/^Not enough non-option arguments/.test(message) && (command === 'plan' || command === 'sweep')) return `${command}: name an experiment file (pcsim ${command} <experiment>)`;
+  if (/^Not enough non-option arguments/.test(message) && command === 'merge') return 'merge: name the folder of a campaign, or several (pcsim merge <dir...>)';
+  if (/^Not enough non-option arguments/.test(message) && command === 'plot') return 'plot: name a metrics.csv or a campaign folder (pcsim plot <csv or dir> --metric M)';
   if (/^Not enough non-option arguments/.test(message) && command && commandNames.includes(command)) {
     return `${command}: name a scenario file (pcsim ${command} <scenario>)`;
   }
@@ -227,6 +267,38 @@ export async function main(argv: string[]): Promise<void> {
       'write a JSON Schema of the scenario format, for editors',
       (y) => y.options(schemaOptions),
       (args) => guarded(() => schema(args)),
+    )
+    .command(
+      'plan <experiment>',
+      'list the runs of a campaign: id, parameters, replicate, seed, state and folder of each',
+      (y) => y
+        .positional('experiment', { type: 'string', demandOption: true, describe: 'experiment file (YAML)' })
+        .options(planOptions),
+      (args) => guarded(() => planCommand(args)),
+    )
+    .command(
+      'sweep <experiment>',
+      "make a campaign's runs (skipping those done, resuming those with a checkpoint), then merge and plot them",
+      (y) => y
+        .positional('experiment', { type: 'string', demandOption: true, describe: 'experiment file (YAML)' })
+        .options(sweepOptions),
+      (args) => guarded(() => sweepCommand(args)),
+    )
+    .command(
+      'merge <dirs..>',
+      "merge campaign folders (a sweep's, or its shards') into one metrics.csv and campaign.json",
+      (y) => y
+        .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'campaign folders' })
+        .options(mergeOptions),
+      (args) => guarded(() => mergeCommand({ dirs: args.dirs, out: args.out })),
+    )
+    .command(
+      'plot <input>',
+      'draw a metric (mean over replicates, 95% confidence band) as an SVG, with its vega-lite spec',
+      (y) => y
+        .positional('input', { type: 'string', demandOption: true, describe: 'a metrics.csv, or a campaign folder' })
+        .options(plotOptions),
+      (args) => guarded(() => plotCommand(args)),
     )
     .demandCommand(1, `name a command: ${commandNames.join(', ')} (pcsim --help)`)
     .recommendCommands()

@@ -103,7 +103,7 @@ describe('pcsim command line, on bad input', () => {
 
   it('rejects an unknown command, suggesting the one meant', () => {
     expectOneLineError(pcsim('valdate', 'x.yaml'), 'unknown command "valdate" (did you mean validate?)');
-    expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, resume, validate, list, schema)');
+    expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, resume, validate, list, schema, plan, sweep, merge, plot)');
   });
 
   it('rejects a --checkpoint-every that is not a whole number of cycles from 1 to 2^50, as the library does', () => {
