@@ -20,6 +20,8 @@ const slow = [
   // Campaigns of real pcsim processes: sweeps, shards, kills and resumes, the cluster examples.
   'test/campaign/sweep.test.ts',
   'test/campaign/cluster.test.ts',
+  // Expectations, check and diff through the command line.
+  'test/expect/cli-expect.test.ts',
 ];
 
 /**

@@ -11,6 +11,7 @@ import { nearMiss } from './engine/suggest.js';
 import { describeError, internalStack } from './engine/describe-error.js';
 import type { Registry } from './engine/registry.js';
 import { resumeCommand, runCommand } from './run-command.js';
+import { checkCommand, diffCommand } from './expect/commands.js';
 import { ScenarioError } from './engine/errors.js';
 import { formatBytes } from './scenario/memory.js';
 import { loadPlugin } from './scenario/plugins.js';
@@ -102,12 +103,23 @@ const runOptions = {
   'checkpoint-every': checkpointEveryOption('write DIR/checkpoint after every N cycles (periods), to resume from (SIGINT, SIGTERM and SIGHUP write one anyway)'),
   grace: graceOption,
   progress: progressOption,
+  junit: junitOption(),
 } as const satisfies Record<string, Options>;
 
 const resumeOptions = {
   'checkpoint-every': checkpointEveryOption("write DIR/checkpoint after every N cycles (periods) (default: the run's own)"),
   grace: graceOption,
   progress: progressOption,
+  junit: junitOption(),
+} as const satisfies Record<string, Options>;
+
+function junitOption() {
+  return { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('junit'), describe: "write the scenario's expectations, checked at the end, as JUnit XML to this file" } as const satisfies Options;
+}
+const checkOptions = { junit: junitOption() } as const satisfies Record<string, Options>;
+const diffOptions = {
+  tolerance: { type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('tolerance'), describe: 'values this far apart (absolute) count as equal (default 0)' },
+  relative: { type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('relative'), describe: "values this far apart relative to the first run's count as equal (default 0)" },
 } as const satisfies Record<string, Options>;
 
 const validateOptions = {
@@ -163,6 +175,8 @@ const commandOptions: Record<string, readonly string[]> = {
   sweep: Object.keys(sweepOptions),
   merge: Object.keys(mergeOptions),
   plot: Object.keys(plotOptions),
+  check: Object.keys(checkOptions),
+  diff: Object.keys(diffOptions),
 };
 const commandNames = Object.keys(commandOptions);
 
@@ -216,6 +230,8 @@ function usageProblem(message: string, argv: readonly string[]): string {
   if (/^Not enough non-option arguments/.test(message) && command === 'resume') return 'resume: name the folder of a run (pcsim resume <dir>)';
   if (/^Not enough non-option arguments/.test(message) && (command === 'plan' || command === 'sweep')) return `${command}: name an experiment file (pcsim ${command} <experiment>)`;
   if (/^Not enough non-option arguments/.test(message) && command === 'merge') return 'merge: name the folder of a campaign, or several (pcsim merge <dir...>)';
+  if (/^Not enough non-option arguments/.test(message) && command === 'check') return 'check: name the folder of a run (pcsim check <dir>)';
+  if (/^Not enough non-option arguments/.test(message) && command === 'diff') return 'diff: name the folders of two runs (pcsim diff <dir> <dir>)';
   if (/^Not enough non-option arguments/.test(message) && command === 'plot') return 'plot: name a metrics.csv or a campaign folder (pcsim plot <csv or dir> --metric M)';
   if (/^Not enough non-option arguments/.test(message) && command && commandNames.includes(command)) {
     return `${command}: name a scenario file (pcsim ${command} <scenario>)`;
@@ -299,6 +315,23 @@ export async function main(argv: string[]): Promise<void> {
         .positional('input', { type: 'string', demandOption: true, describe: 'a metrics.csv, or a campaign folder' })
         .options(plotOptions),
       (args) => guarded(() => plotCommand(args)),
+    )
+    .command(
+      'check <dir>',
+      "check a finished run's expectations (its scenario's expect: block) without running it again",
+      (y) => y
+        .positional('dir', { type: 'string', demandOption: true, describe: "the run's folder" })
+        .options(checkOptions),
+      (args) => guarded(() => checkCommand(args)),
+    )
+    .command(
+      'diff <a> <b>',
+      "compare two runs' metrics, row by row",
+      (y) => y
+        .positional('a', { type: 'string', demandOption: true, describe: "the first run's folder" })
+        .positional('b', { type: 'string', demandOption: true, describe: "the second run's folder" })
+        .options(diffOptions),
+      (args) => guarded(() => diffCommand(args)),
     )
     .demandCommand(1, `name a command: ${commandNames.join(', ')} (pcsim --help)`)
     .recommendCommands()

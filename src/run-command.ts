@@ -2,6 +2,7 @@ import { ProgressDisplay } from './output/progress.js';
 import { ScenarioError } from './engine/errors.js';
 import { superviseRun, type SuperviseOptions, type Supervised } from './supervise.js';
 import { exitCodeOf, handledSignals } from './supervise-protocol.js';
+import { reportExpectations } from './expect/commands.js';
 
 export interface RunCommandArgs {
   readonly scenario: string;
@@ -15,6 +16,8 @@ export interface RunCommandArgs {
   /** Seconds a cycle may still run after SIGINT/SIGTERM before the run is ended at once (default 10). */
   readonly grace?: number;
   readonly progress: boolean;
+  /** Write the expectations' outcomes as JUnit XML to this file. */
+  readonly junit?: string;
 }
 
 export interface ResumeCommandArgs {
@@ -24,6 +27,7 @@ export interface ResumeCommandArgs {
   readonly checkpointEvery?: number;
   readonly grace?: number;
   readonly progress: boolean;
+  readonly junit?: string;
 }
 
 export const defaultGraceSeconds = 10;
@@ -33,8 +37,9 @@ const maxGraceSeconds = 86_400;
 /**
  * `pcsim run`: runs a scenario (in a worker thread, see supervise.ts) with a progress
  * display on a terminal, and ends with one line on stderr saying how the run ended
- * and where its results are. Exit code: 0 completed, 1 failed, 2 bad input,
- * 128 + the signal's number when interrupted (SIGINT 130, SIGTERM 143).
+ * and where its results are; then checks the scenario's expectations. Exit code: 0
+ * completed, 1 failed, 2 bad input, 3 completed but an expectation failed, 128 + the
+ * signal's number when interrupted (SIGINT 130, SIGTERM 143).
  */
 export function runCommand(args: RunCommandArgs): Promise<void> {
   return supervisedCommand({
@@ -47,7 +52,7 @@ export function resumeCommand(args: ResumeCommandArgs): Promise<void> {
   return supervisedCommand({ task: { resume: args.dir }, checkpointEvery: args.checkpointEvery }, args);
 }
 
-async function supervisedCommand(task: Omit<SuperviseOptions, 'graceSeconds'>, args: { readonly grace?: number; readonly progress: boolean }): Promise<void> {
+async function supervisedCommand(task: Omit<SuperviseOptions, 'graceSeconds'>, args: { readonly grace?: number; readonly progress: boolean; readonly junit?: string }): Promise<void> {
   const grace = args.grace ?? defaultGraceSeconds;
   if (typeof grace !== 'number' || !(grace >= 0 && grace <= maxGraceSeconds)) {
     throw new ScenarioError('', `expected a number of seconds from 0 to ${maxGraceSeconds}, found ${args.grace}`, '--grace');
@@ -60,13 +65,13 @@ async function supervisedCommand(task: Omit<SuperviseOptions, 'graceSeconds'>, a
   const ignore = () => {};
   for (const signal of handledSignals) process.on(signal, ignore);
   try {
-    await runAndReport({ ...task, graceSeconds: grace }, display);
+    await runAndReport({ ...task, graceSeconds: grace }, display, args.junit);
   } finally {
     for (const signal of handledSignals) process.off(signal, ignore);
   }
 }
 
-async function runAndReport(options: SuperviseOptions, display: ProgressDisplay | undefined): Promise<void> {
+async function runAndReport(options: SuperviseOptions, display: ProgressDisplay | undefined, junit?: string): Promise<void> {
   const outcome = await superviseRun(options, display && {
     onPhase: (event) => {
       if (event.phase === 'building') display.building(event.size);
@@ -83,6 +88,12 @@ async function runAndReport(options: SuperviseOptions, display: ProgressDisplay 
   });
   display?.stop();
   report(outcome);
+  // A run that ended (however) has a folder whose results can be checked; a failed or
+  // interrupted one keeps its own exit code, and its JUnit file says it did not complete.
+  if (outcome.kind === 'ended' && (outcome.status === 'completed' || junit !== undefined)) {
+    const code = reportExpectations(outcome.dir, junit);
+    if (outcome.status === 'completed') process.exitCode = code;
+  }
   const signal = outcome.kind === 'cancelled' ? outcome.signal : outcome.kind === 'ended' && outcome.status === 'interrupted' ? outcome.interruptedBy : undefined;
   // Ending by the signal itself, where exiting normally cannot work: after SIGHUP Node
   // would try to restore the vanished terminal's settings, and abort; with the

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ScenarioError } from '../engine/errors.js';
 import { csvName, manifestName } from '../output/manifest.js';
 import { checkExpectations, expectationsSchema, type Outcome, type Row } from './expectations.js';
 import { readRows } from './rows.js';
@@ -16,20 +17,21 @@ interface RunFolder {
   readonly scenario: { readonly dir: string; readonly expect?: unknown; readonly name: string };
 }
 
-/** Reads DIR/manifest.json and the whole cycles of DIR/metrics.csv; throws an Error naming the file on a damaged one. */
+/** Reads DIR/manifest.json and the whole cycles of DIR/metrics.csv; a ScenarioError naming the file on a missing or damaged one. */
 export function readRunFolder(dir: string): RunFolder {
   const manifestPath = join(dir, manifestName);
   let manifest: any;
   try {
     manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (error) {
-    throw new Error(`${manifestPath}: cannot read it as a run's manifest (${(error as Error).message})`);
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file: expected the folder of a pcsim run' : `cannot read it as a run's manifest (${(error as Error).message})`;
+    throw new ScenarioError('', reason, manifestPath);
   }
   const scenario = manifest?.scenario;
   if (!scenario || typeof scenario !== 'object' || typeof manifest.status !== 'string') {
-    throw new Error(`${manifestPath}: expected a pcsim manifest with a resolved scenario and a status, found none`);
+    throw new ScenarioError('', 'expected a pcsim manifest with a resolved scenario and a status, found none', manifestPath);
   }
-  const { rows } = readRows(join(dir, csvName), typeof manifest.csv_bytes === 'number' ? manifest.csv_bytes : undefined);
+  const { rows } = readRowsOrThrow(join(dir, csvName), typeof manifest.csv_bytes === 'number' ? manifest.csv_bytes : undefined);
   const unit = scenario.engine === 'event' ? Number(scenario.event?.period ?? 1000) : 1;
   return { name: String(scenario.name ?? 'run'), status: manifest.status, unit, rows, scenario };
 }
@@ -42,13 +44,22 @@ export function readRunFolder(dir: string): RunFolder {
 export function checkRunFolder(dir: string): { suite: string; outcomes: Outcome[] } {
   const folder = readRunFolder(dir);
   const parsed = expectationsSchema.safeParse(folder.scenario.expect ?? {});
-  if (!parsed.success) throw new Error(`${join(dir, manifestName)}: scenario.expect: ${parsed.error.issues[0].message}`);
-  const golden = (path: string) => readRows(resolve(folder.scenario.dir, path)).rows;
+  if (!parsed.success) throw new ScenarioError('scenario.expect', parsed.error.issues[0].message, join(dir, manifestName));
+  const golden = (path: string) => readRowsOrThrow(resolve(folder.scenario.dir, path)).rows;
   const outcomes = checkExpectations(parsed.data, folder.rows, folder.unit, golden);
   if (folder.status !== 'completed') {
     outcomes.unshift({ name: 'completed', passed: false, expected: 'a completed run', found: `status ${folder.status}` });
   }
   return { suite: folder.name, outcomes };
+}
+
+/** readRows, its problems as bad input (one line, exit 2). */
+function readRowsOrThrow(file: string, bytes?: number): ReturnType<typeof readRows> {
+  try {
+    return readRows(file, bytes);
+  } catch (error) {
+    throw new ScenarioError('', (error as Error).message);
+  }
 }
 
 /** One line per failed expectation: name, expected, found. */
@@ -66,7 +77,7 @@ export interface DiffLine {
 
 /**
  * Compares two runs metric by metric (observer/metric), row by row on (cycle or time):
- * rows further apart than `tolerance` + `relative` × |a| differ, and rows in one run
+ * rows further apart than `tolerance` or `relative` × |a| (whichever allows more) differ, and rows in one run
  * only differ. Returns the metrics that differ, in the order they first appear.
  */
 export function diffRuns(a: readonly Row[], b: readonly Row[], tolerance = 0, relative = 0): DiffLine[] {
@@ -89,9 +100,10 @@ export function diffRuns(a: readonly Row[], b: readonly Row[], tolerance = 0, re
     seen.add(k);
     const other = inB.get(k);
     if (!other) { note(r, Infinity, 'only in the first run'); continue; }
-    const both = Number.isNaN(r.value) && Number.isNaN(other.value);
-    const d = both ? 0 : Math.abs(r.value - other.value);
-    note(r, Number.isNaN(d) ? Infinity : d, d <= tolerance + relative * Math.abs(r.value) ? '' : `${r.value} vs ${other.value}`);
+    if (Number.isNaN(r.value) && Number.isNaN(other.value)) { note(r, 0, ''); continue; }
+    const d = Math.abs(r.value - other.value);
+    const same = r.value === other.value || d <= Math.max(tolerance, relative * Math.abs(r.value));
+    note(r, Number.isNaN(d) ? Infinity : d, same ? '' : `${r.value} vs ${other.value}`);
   }
   for (const r of b) if (!seen.has(key(r))) note(r, Infinity, 'only in the second run');
   return [...byMetric].filter(([, l]) => l.differing > 0).map(([metric, l]) => ({ metric, ...l }));

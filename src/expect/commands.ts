@@ -1,0 +1,50 @@
+import { writeFileSync } from 'node:fs';
+import { ScenarioError } from '../engine/errors.js';
+import { checkRunFolder, describeFailures, diffRuns, EXPECTATIONS_FAILED, readRunFolder } from './check-run.js';
+import { junitXml } from './junit.js';
+
+/**
+ * Checks the expectations of a finished run's folder: prints each failure (name,
+ * expected, found) and a last line on stderr, writes JUnit XML if asked, and returns
+ * the exit code: 0 if all held (or there were none), EXPECTATIONS_FAILED otherwise.
+ */
+export function reportExpectations(dir: string, junit?: string): number {
+  const { suite, outcomes } = checkRunFolder(dir);
+  if (junit !== undefined) {
+    try {
+      writeFileSync(junit, junitXml(suite, outcomes));
+    } catch (error) {
+      throw new ScenarioError('', `cannot write ${junit}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, '--junit');
+    }
+  }
+  if (outcomes.length === 0) return 0;
+  const failures = describeFailures(outcomes);
+  for (const line of failures) process.stderr.write(`pcsim: ${line}\n`);
+  const passed = outcomes.length - failures.length;
+  process.stderr.write(`pcsim: expectations: ${passed} passed, ${failures.length} failed${junit ? ` (JUnit XML in ${junit})` : ''}\n`);
+  return failures.length > 0 ? EXPECTATIONS_FAILED : 0;
+}
+
+/** `pcsim check <dir>`: a finished run's expectations, without running it again. */
+export function checkCommand(args: { dir: string; junit?: string }): void {
+  const code = reportExpectations(args.dir, args.junit);
+  if (checkRunFolder(args.dir).outcomes.length === 0) process.stderr.write(`pcsim: ${args.dir}: its scenario states no expectations\n`);
+  process.exitCode = code;
+}
+
+/**
+ * `pcsim diff <a> <b>`: two runs' results metric by metric. Prints one line per metric
+ * that differs (rows, rows differing, the largest difference, the first one) and exits
+ * EXPECTATIONS_FAILED if any does, 0 if they agree within the tolerance.
+ */
+export function diffCommand(args: { a: string; b: string; tolerance?: number; relative?: number }): void {
+  const a = readRunFolder(args.a);
+  const b = readRunFolder(args.b);
+  const lines = diffRuns(a.rows, b.rows, args.tolerance ?? 0, args.relative ?? 0);
+  for (const l of lines) {
+    process.stdout.write(`${l.metric}: ${l.differing} of ${l.rows} rows differ, by up to ${l.maxDifference}; first: ${l.first}\n`);
+  }
+  const metrics = new Set(a.rows.map((r) => `${r.observer}/${r.metric}`)).size;
+  process.stderr.write(`pcsim: ${lines.length === 0 ? `the same ${metrics} metrics` : `${lines.length} of ${metrics} metrics differ`}${args.tolerance || args.relative ? ' within the tolerance' : ''}\n`);
+  process.exitCode = lines.length === 0 ? 0 : EXPECTATIONS_FAILED;
+}
