@@ -56,7 +56,7 @@ const where = z.array(constraintText).default([]).describe('constraints every me
 const drawn = z.union([z.number().positive(), distributionSchema]);
 
 const explicitRequest = z.strictObject({
-  customer: z.string().min(1).optional().describe('who asks; default: one customer per request, named after it (r0, r1, ...)'),
+  customer: z.string().min(1).optional().describe('who asks; default: one customer per request, named after its id (r0, r1, ...: ids number requests by arrival)'),
   at: z.number().min(0).describe('arrival, in cycles (the event engine multiplies by the period)'),
   size: z.number().int().positive().describe('machines asked for'),
   where,
@@ -69,7 +69,7 @@ const poissonArrivals = z.strictObject({
   from: z.number().min(0).default(0).describe('first cycle arrivals may happen'),
   until: z.number().positive().optional().describe('no arrival at or after this cycle; default: the end of the run'),
   count: z.number().int().positive().optional().describe('at most this many arrivals'),
-  customers: z.number().int().positive().optional().describe('arrivals are spread over this many customers (c0, c1, ...) drawn uniformly; default: one customer per arrival'),
+  customers: z.number().int().positive().optional().describe('arrivals are spread over this many customers (c0, c1, ...) drawn uniformly; default: one customer per arrival, named after its id'),
   size: drawn.describe('machines asked for: a number or a distribution (rounded, at least 1)'),
   where,
   duration: drawn.optional().describe('cycles until release: a number or a distribution; default: until the end of the run'),
@@ -100,13 +100,13 @@ export interface Request {
  */
 export function expandRequests(spec: RequestsSpec, seed: number, cycles: number): Request[] {
   const random = new Random('workload', seed);
-  const drafts: Omit<Request, 'id'>[] = [];
-  let unnamed = 0;
+  // An unnamed customer is named after its request's id, known once every arrival is drawn.
+  const drafts: (Omit<Request, 'id' | 'customer'> & { customer?: string })[] = [];
   for (const block of spec) {
     if ('at' in block) {
       const where = block.where.map((w) => parseConstraint(w)!);
       drafts.push({
-        customer: block.customer ?? `r${unnamed++}`, at: block.at, size: block.size, where,
+        customer: block.customer, at: block.at, size: block.size, where,
         until: block.duration === undefined ? Infinity : block.at + block.duration, priority: block.priority,
       });
       continue;
@@ -119,7 +119,7 @@ export function expandRequests(spec: RequestsSpec, seed: number, cycles: number)
     for (let n = 0; block.count === undefined || n < block.count; n++) {
       t += -Math.log(random.positive()) / block.poisson;
       if (t >= until) break;
-      const customer = block.customers === undefined ? `r${unnamed++}` : `c${random.int(block.customers)}`;
+      const customer = block.customers === undefined ? undefined : `c${random.int(block.customers)}`;
       const length = duration ? Math.max(1, Math.round(duration(random))) : undefined;
       drafts.push({
         customer, at: t, size: Math.max(1, Math.round(size(random))), where,
@@ -130,7 +130,7 @@ export function expandRequests(spec: RequestsSpec, seed: number, cycles: number)
   return drafts
     .map((d, order) => ({ d, order }))
     .sort((x, y) => x.d.at - y.d.at || x.order - y.order)
-    .map(({ d }, id) => ({ id, ...d }));
+    .map(({ d }, id) => ({ id, ...d, customer: d.customer ?? `r${id}` }));
 }
 
 function draw(spec: z.infer<typeof drawn>): (random: Random) => number {

@@ -30,6 +30,7 @@ describe('expandRequests', () => {
     const requests = expandRequests(spec, 1, 100);
     expect(requests.map((r) => r.id)).toEqual(requests.map((_, i) => i));
     expect(requests[0]).toMatchObject({ at: 0, size: 10, until: Infinity, customer: 'r0', priority: 0 });
+    for (const r of requests) if (r.customer.startsWith('r')) expect(r.customer).toBe(`r${r.id}`);
     const alice = requests.find((r) => r.customer === 'alice')!;
     expect(alice).toMatchObject({ at: 7, until: 17, priority: 2 });
     expect(alice.where[0].text).toBe('capacity >= 2');

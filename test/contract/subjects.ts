@@ -24,6 +24,13 @@ export const SAMPLER = 'sampler';
 export const protocolFixtures: Readonly<Record<string, readonly Record<string, unknown>[]>> = {
   slicing: [{ method: 'ordering', attribute: 'value' }, { method: 'ranking', attribute: 'value', window: 50 }],
   aggregation: [{}, { function: 'count', leaders: 3, epoch: 3 }],
+  'absolute-slicing': [{ size: 30, where: ['value >= 0.2'], epoch: 3 }],
+  allocation: [{ requests: [{ at: 0, size: 20, where: ['region in {0}'] }, { at: 2, size: 40, duration: 5 }, { poisson: 0.5, size: 4, duration: 3 }], epoch: 4 }],
+  topk: [{ attribute: 'value' }, { attribute: 'value', order: 'lowest', k: 3, spare: 2, expiry: 2 }],
+  'oracle-allocation': [{ requests: [
+    { at: 0, size: 30, where: ['value >= 0.3'] }, { at: 2, size: 40, duration: 5, priority: 1 },
+    { poisson: 0.5, from: 1, count: 4, size: 10, duration: 4, where: ['region in {1}'] },
+  ] }],
 };
 
 /** Controls' parameters: most have required ones (when, how many). */
@@ -48,6 +55,7 @@ function smallTrace(): string {
 /** Observers' parameters besides the protocol they measure: lighter than the defaults, for speed. */
 export const observerFixtures: Readonly<Record<string, Record<string, unknown>>> = {
   overlay: { sample: 50 },
+  subclouds: { allocator: 'measured' },
 };
 
 export type Engine = 'cycle' | 'event';
