@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineControl, type Context } from '../engine/protocol.js';
 import { ScenarioError } from '../engine/errors.js';
 import { readTrace, type AvailabilityTrace } from './trace-file.js';
+import type { TimedControl } from '../engine/timed-control.js';
 
 const params = z.strictObject({
   file: z.string().describe('the trace: .avt (Godfrey) or .csv (node,up_start,up_end); relative to the scenario file'),
@@ -16,9 +17,10 @@ type TraceParams = z.infer<typeof params>;
  * initial nodes beyond the trace's stay up throughout. A node is up at cycle c when
  * some interval [start, end) of its holds c * unit: it joins (or returns, with its old
  * id and state) at the first cycle at or after `start`, and leaves at the first cycle
- * at or after `end`.
+ * at or after `end`. Its events are sorted by time: the engine runs it only when the
+ * next one is due (TimedControl).
  */
-class TraceReplay {
+class TraceReplay implements TimedControl {
   private readonly trace: AvailabilityTrace;
   /** Up and down events sorted by time (downs first at equal times, then by node): [time, node, up]. */
   private readonly events: [number, number, boolean][];
@@ -57,6 +59,14 @@ class TraceReplay {
 
   execute(cycle: number): void {
     this.advance(cycle * this.p.unit);
+  }
+
+  isDue(cycle: number): boolean {
+    return this.cursor.next < this.events.length && this.events[this.cursor.next][0] <= cycle * this.p.unit;
+  }
+
+  dueAt(): number {
+    return this.cursor.next < this.events.length ? this.events[this.cursor.next][0] / this.p.unit : Infinity;
   }
 
   /** Applies every event at or before trace time `time`. */

@@ -200,14 +200,14 @@ export class EventLoop {
    */
   private warmUp(from: number, to: number): number {
     const queue = this.queue;
-    const slotOfId = this.store.idMap();
+    const store = this.store;
     const restarted = this.restarted;
-    const slotsAreIds = this.store.slotsAreIds;
+    const slotsAreIds = store.slotsAreIds;
     const fields = queue.fields;
     const protocols = this.protocols;
     const timerWords = this.timerWords;
     const at = this.warmAt;
-    const capacity = this.store.capacity;
+    const capacity = store.capacity;
     let sum = 0;
     const n = queue.aheadInto(from, to, at);
     // One pass of independent reads. A message's slot is guessed to be its node's id,
@@ -222,8 +222,8 @@ export class EventLoop {
         if (((restarted[destination >> 5] >>> destination) & 1) === 1) sum += timerWords[2 * destination];
         if (protocol.prefetch !== undefined) sum += protocol.prefetch(destination, -1, 0, 0);
       } else if (sub >= MESSAGE) {
-        if (!slotsAreIds && destination < slotOfId.length) sum += slotOfId[destination];
-        if (destination < capacity && protocol.prefetch !== undefined) sum += protocol.prefetch(destination, sub - MESSAGE, fields[f + 6], fields[f + 7]);
+        if (!slotsAreIds) sum += store.prefetchId(destination);
+        if (destination >= 0 && destination < capacity && protocol.prefetch !== undefined) sum += protocol.prefetch(destination, sub - MESSAGE, fields[f + 6], fields[f + 7]);
       }
     }
     if (slotsAreIds) return sum; // every guess was right
@@ -231,9 +231,9 @@ export class EventLoop {
       const f = at[i];
       const kind = fields[f + 4];
       const sub = kind & 15;
+      if (sub < MESSAGE) continue;
       const destination = fields[f + 5];
-      if (sub < MESSAGE || destination >= slotOfId.length) continue;
-      const slot = slotOfId[destination];
+      const slot = store.slotOf(destination);
       const protocol = protocols[kind >> 4];
       if (slot >= 0 && slot !== destination && protocol.prefetch !== undefined) {
         sum += protocol.prefetch(slot, sub - MESSAGE, fields[f + 6], fields[f + 7]);

@@ -9,6 +9,12 @@
  * A node may also go offline and come back with its id, slot and protocol state
  * (a machine that reboots): `suspend` and `resume`. While offline it is not live,
  * its id resolves to -1, and its slot is kept for it.
+ *
+ * Id -> slot: until churn first reuses a slot, every node's slot is its id, and a live
+ * bit per slot answers. From then on an open-addressing hash table of the live nodes
+ * answers (linear probing, Fibonacci hashing, backward-shift deletion: no tombstones),
+ * sized to the capacity, not to the ids ever issued, so that any amount of churn leaves
+ * its size unchanged.
  */
 export class NodeStore {
   /** slot -> id of the node in it (meaningful only while `alive[slot]`). */
@@ -22,8 +28,16 @@ export class NodeStore {
   /** Attribute name -> value per slot. */
   readonly attributes = new Map<string, Float64Array>();
 
-  /** id -> slot, or -1 once the node has left. Grows as ids are issued. */
-  private slotOfId: Int32Array;
+  /**
+   * Once slots and ids differ: the live nodes' (id, slot) pairs, two words per bucket
+   * (-1 in an empty bucket's slot word), at load at most 2/3. Empty before that.
+   */
+  private idTable = new Int32Array(0);
+  /** Buckets of idTable minus one, and the shift that turns a 32-bit hash into a bucket. */
+  private idMask = 0;
+  private idShift = 32;
+  /** A deprecated dense id -> slot table, kept only once idMap() was called (it grows with every id issued). */
+  private denseIdMap: Int32Array | null = null;
   private nextId = 0;
   private everySlotIsItsId = true;
   /** Live slots packed densely (for O(1) removal and uniform picks), and each slot's index in it. */
@@ -31,9 +45,8 @@ export class NodeStore {
   private readonly livePosition: Int32Array;
   private liveCount = 0;
   /**
-   * Bit s set while slot s holds a live node: what `alive` says in one bit per slot, 32
-   * times smaller than the id -> slot table, so that the event engine's lookups stay in
-   * cache (see slotOfLiveId).
+   * Bit s set while slot s holds a live node: what `alive` says in one bit per slot, small
+   * enough to stay in cache, which answers id -> slot while slots are ids (see slotOf).
    */
   private readonly liveBits: Int32Array;
   /** Stack of free slots; the next slot handed out is on top. */
@@ -45,7 +58,6 @@ export class NodeStore {
     this.alive = new Uint8Array(capacity);
     this.offline = new Uint8Array(capacity);
     this.joinedAt = new Float64Array(capacity);
-    this.slotOfId = new Int32Array(Math.max(16, capacity)).fill(-1);
     this.live = new Int32Array(capacity);
     this.livePosition = new Int32Array(capacity).fill(-1);
     this.liveBits = new Int32Array(Math.ceil(capacity / 32));
@@ -74,15 +86,15 @@ export class NodeStore {
     if (this.freeCount === 0) throw new Error(`node store is full (capacity ${this.capacity})`);
     const slot = this.free[--this.freeCount];
     const id = this.nextId++;
-    if (id >= this.slotOfId.length) this.growIdMap();
-    this.slotOfId[id] = slot;
-    if (slot !== id) this.everySlotIsItsId = false;
     this.idOf[slot] = id;
     this.alive[slot] = 1;
     this.liveBits[slot >> 5] |= 1 << slot;
     this.joinedAt[slot] = joinedAt;
     this.livePosition[slot] = this.liveCount;
     this.live[this.liveCount++] = slot;
+    if (this.denseIdMap) this.setDense(id, slot);
+    if (!this.everySlotIsItsId) this.insertId(id, slot);
+    else if (slot !== id) this.buildIdTable(); // the first reused slot: from now on ids need the table
     return slot;
   }
 
@@ -109,14 +121,16 @@ export class NodeStore {
     this.alive[slot] = 1;
     this.liveBits[slot >> 5] |= 1 << slot;
     this.joinedAt[slot] = at;
-    this.slotOfId[this.idOf[slot]] = slot;
     this.livePosition[slot] = this.liveCount;
     this.live[this.liveCount++] = slot;
+    if (this.denseIdMap) this.denseIdMap[this.idOf[slot]] = slot;
+    if (!this.everySlotIsItsId) this.insertId(this.idOf[slot], slot);
   }
 
   private takeOffLiveList(slot: number): void {
     if (!this.alive[slot]) throw new Error(`slot ${slot} holds no live node`);
-    this.slotOfId[this.idOf[slot]] = -1;
+    if (this.denseIdMap) this.denseIdMap[this.idOf[slot]] = -1;
+    if (!this.everySlotIsItsId) this.deleteId(this.idOf[slot]);
     this.alive[slot] = 0;
     this.liveBits[slot >> 5] &= ~(1 << slot);
     const position = this.livePosition[slot];
@@ -126,22 +140,59 @@ export class NodeStore {
     this.livePosition[slot] = -1;
   }
 
-  /** Slot of a live node's id, or -1 if that node has left (or the id was never issued). */
+  /** Slot of a live node's id, or -1 if that node has left or is offline (or the id was never issued). O(1). */
   slotOf(id: number): number {
-    return id >= 0 && id < this.nextId ? this.slotOfId[id] : -1;
+    if (this.everySlotIsItsId) return id >= 0 && id < this.capacity && ((this.liveBits[id >> 5] >>> id) & 1) === 1 ? id : -1;
+    const table = this.idTable;
+    const mask = this.idMask;
+    let bucket = Math.imul(id, FIBONACCI) >>> this.idShift;
+    for (;;) {
+      const slot = table[2 * bucket + 1];
+      if (slot < 0 || table[2 * bucket] === id) return slot;
+      bucket = (bucket + 1) & mask;
+    }
+  }
+
+  /** slotOf(id) for any int32 id (the same: kept as the event engine's name for it). */
+  slotOfLiveId(id: number): number {
+    return this.slotOf(id);
   }
 
   /**
-   * slotOf(id) for any int32 id, in a form for the event engine's hot loop: while slots
-   * equal ids it reads one bit of a table 32 times smaller than the id -> slot table.
+   * An early read of where slotOf(id) will look (see Prefetching.prefetch): its bucket's
+   * line once slots and ids differ. Returns what it read.
    */
-  slotOfLiveId(id: number): number {
-    if (!this.everySlotIsItsId) return this.slotOf(id);
-    return id >= 0 && id < this.capacity && ((this.liveBits[id >> 5] >>> id) & 1) === 1 ? id : -1;
+  prefetchId(id: number): number {
+    if (this.everySlotIsItsId) return 0;
+    return this.idTable[2 * (Math.imul(id, FIBONACCI) >>> this.idShift)];
   }
 
-  /** The id -> slot table itself, for hot loops that look ids up by the million. Re-read after adds (it may grow) and after a restore. */
-  idMap(): Int32Array { return this.slotOfId; }
+  /**
+   * Bit s (word s >> 5, bit s & 31) set while slot s holds a live node: `alive` in one bit
+   * per slot, small enough to stay in cache, for loops that test millions of slots
+   * (while slotsAreIds, an id is live iff its bit is set). Read only.
+   */
+  get liveBitmap(): Int32Array {
+    return this.liveBits;
+  }
+
+  /** Words the id -> slot map holds now (for tests: it follows the capacity, never the ids issued). */
+  get idMapWords(): number {
+    return this.idTable.length + (this.denseIdMap?.length ?? 0);
+  }
+
+  /**
+   * @deprecated Use slotOf: this dense id -> slot table grows with every id ever issued.
+   * Kept, once asked for, for readers that index it directly. Re-read after adds (it may
+   * grow) and after a restore.
+   */
+  idMap(): Int32Array {
+    if (!this.denseIdMap) {
+      this.denseIdMap = new Int32Array(Math.max(16, this.capacity, this.nextId)).fill(-1);
+      for (let i = 0; i < this.liveCount; i++) this.denseIdMap[this.idOf[this.live[i]]] = this.live[i];
+    }
+    return this.denseIdMap;
+  }
 
   /** The i-th live slot, 0 <= i < size (order changes as nodes leave). */
   liveSlot(i: number): number { return this.live[i]; }
@@ -170,9 +221,9 @@ export class NodeStore {
 
   /** The whole store as plain data, for checkpoints (arrays are views: write them out at once). */
   save(): Record<string, unknown> {
+    // The id -> slot map follows from idOf and the live list: restore rebuilds it.
     const saved: Record<string, unknown> = {
       idOf: this.idOf, alive: this.alive, offline: this.offline, joinedAt: this.joinedAt,
-      slotOfId: this.slotOfId.subarray(0, this.nextId), idMapLength: this.slotOfId.length,
       nextId: this.nextId, everySlotIsItsId: this.everySlotIsItsId,
       live: this.live.subarray(0, this.liveCount), livePosition: this.livePosition, liveBits: this.liveBits,
       free: this.free.subarray(0, this.freeCount), attributes: [...this.attributes.keys()],
@@ -188,21 +239,68 @@ export class NodeStore {
     if (saved.idOf.length !== this.capacity) throw new Error(`node store: expected room for ${this.capacity} nodes, found ${saved.idOf.length}`);
     for (const key of ['idOf', 'alive', 'offline', 'joinedAt', 'livePosition', 'liveBits'] as const) this[key].set(saved[key]);
     for (const [name, values] of this.attributes) values.set(saved[`attribute:${name}`]);
-    // In place when the length matches, so that a table taken from idMap() stays valid.
-    if (this.slotOfId.length !== saved.idMapLength) this.slotOfId = new Int32Array(saved.idMapLength);
-    this.slotOfId.set(saved.slotOfId);
-    this.slotOfId.fill(-1, saved.slotOfId.length);
     this.nextId = saved.nextId;
     this.everySlotIsItsId = saved.everySlotIsItsId;
     this.live.set(saved.live);
     this.liveCount = saved.live.length;
     this.free.set(saved.free);
     this.freeCount = saved.free.length;
+    if (this.everySlotIsItsId) this.idTable = new Int32Array(0);
+    else this.buildIdTable();
+    if (this.denseIdMap) {
+      // In place when it is long enough, so that a table taken from idMap() stays valid.
+      if (this.denseIdMap.length < this.nextId) this.denseIdMap = new Int32Array(Math.max(this.nextId, 2 * this.denseIdMap.length));
+      this.denseIdMap.fill(-1);
+      for (let i = 0; i < this.liveCount; i++) this.denseIdMap[this.idOf[this.live[i]]] = this.live[i];
+    }
   }
 
-  private growIdMap(): void {
-    const grown = new Int32Array(this.slotOfId.length * 2).fill(-1);
-    grown.set(this.slotOfId);
-    this.slotOfId = grown;
+  /** The hash table of the live nodes, from scratch: at least 3/2 as many buckets as slots (a power of two). */
+  private buildIdTable(): void {
+    let bits = 4;
+    while (2 ** bits < 1.5 * this.capacity) bits++;
+    if (this.idTable.length !== 2 ** (bits + 1)) this.idTable = new Int32Array(2 ** (bits + 1));
+    this.idTable.fill(-1);
+    this.idMask = 2 ** bits - 1;
+    this.idShift = 32 - bits;
+    this.everySlotIsItsId = false;
+    for (let i = 0; i < this.liveCount; i++) this.insertId(this.idOf[this.live[i]], this.live[i]);
+  }
+
+  private insertId(id: number, slot: number): void {
+    const table = this.idTable;
+    let bucket = Math.imul(id, FIBONACCI) >>> this.idShift;
+    while (table[2 * bucket + 1] >= 0) bucket = (bucket + 1) & this.idMask;
+    table[2 * bucket] = id;
+    table[2 * bucket + 1] = slot;
+  }
+
+  /** Takes `id` out, then moves back each later entry of its run that may sit in the hole (Knuth's algorithm R). */
+  private deleteId(id: number): void {
+    const table = this.idTable;
+    const mask = this.idMask;
+    let hole = Math.imul(id, FIBONACCI) >>> this.idShift;
+    while (table[2 * hole] !== id) hole = (hole + 1) & mask;
+    for (let next = (hole + 1) & mask; table[2 * next + 1] >= 0; next = (next + 1) & mask) {
+      const home = Math.imul(table[2 * next], FIBONACCI) >>> this.idShift;
+      // The entry at `next` may move to the hole unless its home lies cyclically in (hole, next].
+      if (((next - home) & mask) < ((next - hole) & mask)) continue;
+      table[2 * hole] = table[2 * next];
+      table[2 * hole + 1] = table[2 * next + 1];
+      hole = next;
+    }
+    table[2 * hole + 1] = -1;
+  }
+
+  private setDense(id: number, slot: number): void {
+    if (id >= this.denseIdMap!.length) {
+      const grown = new Int32Array(this.denseIdMap!.length * 2).fill(-1);
+      grown.set(this.denseIdMap!);
+      this.denseIdMap = grown;
+    }
+    this.denseIdMap![id] = slot;
   }
 }
+
+/** 2^32 / golden ratio: multiplying by it spreads consecutive ids over the whole hash table. */
+const FIBONACCI = 0x9e3779b9 | 0;

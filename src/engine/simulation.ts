@@ -12,6 +12,7 @@ import { ScenarioError } from './errors.js';
 import { didYouMean } from './suggest.js';
 import { scheduled, type Scenario, type Schedule } from './config.js';
 import { WorldState, type Section, type StateArray } from './state.js';
+import { firstDueTime, isTimed } from './timed-control.js';
 
 /** Receives each observed value: one CSV row. `at` is the cycle, or the time in ms in the event engine. */
 export type MetricSink = (at: number, observer: string, metric: string, value: number) => void;
@@ -56,7 +57,7 @@ export class Simulation {
   /** The event engine's queue, network model and timers (event mode only). */
   readonly eventLoop?: EventLoop;
   readonly protocols = new Map<string, ProtocolInstance>();
-  private readonly observers: Scheduled<UniformObservations>[] = [];
+  private readonly observers: (Scheduled<UniformObservations> & { readonly summary?: () => Record<string, unknown> })[] = [];
   private readonly controls: Scheduled<ControlInstance>[] = [];
   private readonly order: Int32Array;
   private readonly engineRandom: Random;
@@ -142,11 +143,9 @@ export class Simulation {
     for (const [name, spec] of Object.entries(scenario.observers)) {
       const context = this.context(`observers.${name}`, name, `observer/${name}`);
       const definition = registry.observers.get(spec.type)!;
-      const instance = creating(`observers.${name}`, () => {
-        const observer = definition.create(context, spec.params);
-        return new UniformObservations(`observers.${name}`, observer, observer.metrics ?? definition.metrics);
-      });
-      this.observers.push({ name, schedule: spec.schedule, instance });
+      const observer = creating(`observers.${name}`, () => definition.create(context, spec.params));
+      const instance = creating(`observers.${name}`, () => new UniformObservations(`observers.${name}`, observer, observer.metrics ?? definition.metrics));
+      this.observers.push({ name, schedule: spec.schedule, instance, summary: observer.summary?.bind(observer) });
     }
   }
 
@@ -179,6 +178,13 @@ export class Simulation {
     }
   }
 
+  /** The totals of the observers that keep some (ObserverInstance.summary), by observer name. */
+  summaries(): Record<string, Record<string, unknown>> {
+    const summaries: Record<string, Record<string, unknown>> = {};
+    for (const { name, summary } of this.observers) if (summary) summaries[name] = summary();
+    return summaries;
+  }
+
   /** Runs one cycle, or in the event engine one period. */
   advance(sink: MetricSink): void {
     if (this.eventLoop) this.runPeriod(sink);
@@ -196,13 +202,17 @@ export class Simulation {
     const target = (Math.floor(this.considered / period) + 1) * period;
     while (!this.stopped) {
       let next = target;
-      for (const { schedule } of [...this.controls, ...this.observers]) next = Math.min(next, nextTime(schedule, this.considered, this.end));
+      // A control with times of its own (TimedControl) counts only when it has something due.
+      for (const { schedule, instance } of this.controls) {
+        next = Math.min(next, isTimed(instance) ? firstDueTime(instance, schedule, this.considered, this.end, period, nextTime) : nextTime(schedule, this.considered, this.end));
+      }
+      for (const { schedule } of this.observers) next = Math.min(next, nextTime(schedule, this.considered, this.end));
       loop.runUntil(next);
       this.considered = next;
       this.clock.time = next;
       this.clock.cycle = Math.floor(next / period);
       for (const { schedule, instance } of this.controls) {
-        if (scheduled(schedule, next, this.end) && instance.execute(next / period) === true) this.stopped = true;
+        if (scheduled(schedule, next, this.end) && (!isTimed(instance) || instance.isDue(next / period)) && instance.execute(next / period) === true) this.stopped = true;
       }
       this.observe(sink);
       if (next >= target) break;
@@ -213,7 +223,7 @@ export class Simulation {
   runCycle(sink: MetricSink): void {
     const next = this.clock.cycle + 1;
     for (const { schedule, instance } of this.controls) {
-      if (scheduled(schedule, next, this.scenario.cycles) && instance.execute(next) === true) this.stopped = true;
+      if (scheduled(schedule, next, this.scenario.cycles) && (!isTimed(instance) || instance.isDue(next)) && instance.execute(next) === true) this.stopped = true;
     }
     if (this.stopped) return;
     const count = this.shuffledOrder();
@@ -310,7 +320,10 @@ export class Simulation {
       engine: this.scenario.engine,
       // A protocol's index is its position in the scenario: the one being created is next.
       transport: path.startsWith('protocols.') ? this.eventLoop?.transport(this.protocols.size) : undefined,
-      scenario: { size: this.scenario.size, cycles: this.scenario.cycles, seed: this.scenario.seed, dir: this.scenario.dir },
+      scenario: {
+        size: this.scenario.size, cycles: this.scenario.cycles, seed: this.scenario.seed, dir: this.scenario.dir,
+        period: this.eventLoop ? this.scenario.event.period : 1,
+      },
       membership: this.membership,
       network: this.network,
       state: this.state.scope(path, this.options.wrapState),

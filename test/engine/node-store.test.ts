@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NodeStore } from '../../src/engine/node-store.js';
+import { simulate } from '../helpers.js';
 
 describe('node store', () => {
   it('gives the first nodes ids equal to their slots', () => {
@@ -78,5 +79,61 @@ describe('node store', () => {
       for (const [id, slot] of model) expect(store.slotOf(id)).toBe(slot);
       for (let id = 0; id < store.idsIssued; id++) if (!model.has(id)) expect(store.slotOf(id)).toBe(-1);
     }));
+  });
+});
+
+describe('id -> slot map', () => {
+  it('answers like a model map through joins, departures, suspensions, slot reuse and a save/restore', () => {
+    const op = fc.oneof(fc.constant('add' as const), fc.constant('restore' as const), fc.tuple(fc.constantFrom('remove' as const, 'suspend' as const, 'resume' as const), fc.nat()));
+    fc.assert(fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+      let store = new NodeStore(40);
+      const model = new Map<number, number>(); // live id -> slot
+      const offline: number[] = [];
+      for (const o of ops) {
+        if (o === 'add') {
+          if (store.freeSlots === 0) continue;
+          const slot = store.add(0);
+          model.set(store.idOf[slot], slot);
+        } else if (o === 'restore') {
+          const copy = new NodeStore(40);
+          copy.restore(structuredClone(store.save()));
+          store = copy;
+        } else if (o[0] === 'resume') {
+          if (offline.length === 0) continue;
+          const slot = offline.splice(o[1] % offline.length, 1)[0];
+          store.resume(slot, 0);
+          model.set(store.idOf[slot], slot);
+        } else if (store.size > 0) {
+          const slot = store.liveSlot(o[1] % store.size);
+          model.delete(store.idOf[slot]);
+          if (o[0] === 'remove') store.remove(slot);
+          else { store.suspend(slot); offline.push(slot); }
+        }
+        for (let id = -2; id < store.idsIssued + 2; id++) expect(store.slotOf(id)).toBe(model.get(id) ?? -1);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('stays the size the live population needs after a million joins and leaves', async () => {
+    const simulation = await simulate({
+      seed: 1, size: 1000, capacity: 1000, cycles: 5000,
+      protocols: {},
+      controls: { churn: { type: 'churn', remove: 200, substitute: true } },
+    });
+    const { store } = simulation;
+    const words = () => store.idMapWords;
+    simulation.advance(() => {});
+    const afterFirst = words();
+    simulation.run(() => {});
+    expect(store.idsIssued).toBeGreaterThanOrEqual(1_000_000);
+    expect(words()).toBe(afterFirst);
+    // Two words per bucket, fewer than three buckets per slot.
+    expect(words()).toBeLessThanOrEqual(6 * store.capacity);
+    // Every live node still found, every departed one not.
+    for (let i = 0; i < store.size; i++) expect(store.slotOf(store.idOf[store.liveSlot(i)])).toBe(store.liveSlot(i));
+    for (let id = 0; id < store.idsIssued; id += 997) {
+      const slot = store.slotOf(id);
+      if (slot >= 0) expect(store.idOf[slot]).toBe(id);
+    }
   });
 });
