@@ -239,7 +239,9 @@ export type ControlDefinition<P = any> = Definition<P, ControlInstance, Context>
   readonly kind: 'control';
   /**
    * Changes at times of its own (session ends, trace events): in the event engine it
-   * runs every ms unless `every` says otherwise, instead of once a period.
+   * may run at any ms unless `every` says otherwise, instead of once a period. An
+   * instance that also says when its next change is due (TimedControl, in
+   * timed-control.ts: `isDue`, `dueAt`) runs only then, so its cost follows its changes.
    */
   readonly continuous?: boolean;
 };
