@@ -75,7 +75,9 @@ describe('runs', () => {
     expect(manifest.csv_bytes).toBe(readFileSync(join(dir, 'metrics.csv')).length);
     expect(manifest.interrupted_by).toBeNull();
     expect(manifest.error).toBeNull();
-    expect(manifest.scenario.protocols.cyclon.params).toEqual({ cache: 10, shuffle: 4, init: { topology: 'random' }, join: { contacts: 1 } });
+    expect(manifest.scenario.protocols.cyclon.params).toEqual({
+      cache: 10, shuffle: 4, init: { topology: 'random' }, join: { contacts: 1 }, ageing: 'initiator', duplicates: 'before-merge',
+    });
     expect(manifest.scenario.observers.overlay.schedule).toEqual({ every: 3, from: 0, final: false });
     expect(manifest.node).toBe(process.version);
     expect(manifest.peak_rss_bytes).toBeGreaterThan(0);

@@ -4,6 +4,23 @@ import type { StateDeclarations } from '../engine/state.js';
 /** Words at the end of a record for the request its node has in flight: sequence, entries sent (0: none), send time (ms, mod 2^32). */
 export const REQUEST_WORDS = 3;
 
+/**
+ * Which of Cyclon's rules a run follows: the published ones (the defaults) or a variant.
+ * - ageing `initiator` (published): an entry ages by one each time its holder initiates
+ *   a shuffle, and travels with its age; `clock` (variant): every entry ages by one each
+ *   cycle wherever it sits (a birth cycle travels with it).
+ * - duplicates `before-merge` (published): a received entry already in the cache as it
+ *   was before the merge is discarded; `during-merge` (variant): checked against the
+ *   cache as it is being overwritten, so an entry whose copy sat in a slot overwritten
+ *   earlier in the same merge is kept.
+ */
+export interface CyclonRules {
+  readonly ageing: 'initiator' | 'clock';
+  readonly duplicates: 'before-merge' | 'during-merge';
+}
+
+export const PUBLISHED_RULES: CyclonRules = { ageing: 'initiator', duplicates: 'before-merge' };
+
 /** Whether a word read over four stamp bytes holds the first in its low byte (see oldestIndex). */
 const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
@@ -25,12 +42,18 @@ function mayHold(low: number, high: number, id: number): number {
  * offer (answer); P merges the answer (mergeAnswer).
  *
  * Layout: one Int32 record per node slot, holding what one shuffle touches together:
- * `cache` neighbour ids, the entry count, the node's own id, then one byte per entry with the cycle (mod 256)
- * at which the entry was created. Storing that birth stamp instead of an age avoids
- * rewriting every entry each cycle; an entry cannot outlive `cache` of its holder's own
- * cycles (the oldest goes every cycle), so ages never wrap. The owner's id word is -1
- * while no live node holds the slot (see slotOf). The event engine keeps the node's
- * request in flight in the record's last words (see requestAt).
+ * `cache` neighbour ids, the entry count, the node's own id, then one byte per entry,
+ * its stamp, and one byte for the node's clock. An entry's age is (clock + now - stamp)
+ * mod 256, so that no entry is rewritten to age it:
+ * - published ageing: the clock counts the shuffles the node initiated (mod 256) and
+ *   `now` is 0. Every entry gets one older by one increment of the clock; an entry
+ *   leaves with age clock - stamp and is stored with stamp clock - age.
+ * - clock ageing: the clocks stay 0 and `now` is the cycle (mod 256); a stamp is the
+ *   cycle the entry was created at. The same arithmetic carries -stamp in messages.
+ * Ages stay far below 256: each shuffle a node initiates removes its oldest entry
+ * (largest ages measured at 10^5 nodes, with churn or after a catastrophe: 24-36).
+ * The owner's id word is -1 while no live node holds the slot (see slotOf). The event
+ * engine keeps the node's request in flight in the record's last words (see requestAt).
  */
 export class CyclonCaches {
   readonly cache: number;
@@ -38,11 +61,14 @@ export class CyclonCaches {
   readonly stride: number;
   /** Record of slot s starts at s * stride: ids, then the entry count (at + cache), then the owner's id (at + cache + 1). */
   readonly records: Int32Array;
+  readonly rules: CyclonRules;
   readonly capacity: number;
-  /** The same memory seen as bytes, for the birth stamps. */
+  /** The same memory seen as bytes, for the stamps. */
   readonly stamps: Uint8Array;
-  /** Byte offset of the birth stamps in a record. */
+  /** Byte offset of the stamps in a record. */
   readonly stampOffset: number;
+  /** Byte offset of the node's clock in a record, right after the stamps (see the layout above). */
+  readonly clockOffset: number;
   /**
    * Event engine: where in a record the request in flight is kept (a node starts one
    * per period; a newer one supersedes it).
@@ -54,9 +80,14 @@ export class CyclonCaches {
    * for them or the cache is above 32. A spare word only: it never lengthens a record.
    */
   readonly positionsAt: number;
-  /** The store's id -> slot table and the cycle stamp, set by refresh. */
+  /** The store's id -> slot table, set by refresh. */
   slotOfId: Int32Array;
+  /** What every entry's age adds to its holder's clock: the cycle (mod 256) under clock ageing, else 0 (set by refresh). */
   now = 0;
+  /** What one shuffle a node initiates adds to its clock: 1 under published ageing, else 0. */
+  private readonly tick: number;
+  /** The published discard rule: duplicates are those held before the merge. */
+  private readonly heldBeforeMerge: boolean;
   /** Marks of the positions drawn so far, for caches too large for a 32-bit mask. */
   private readonly taken: Uint8Array;
 
@@ -65,9 +96,16 @@ export class CyclonCaches {
    * from here, it is inlined, whereas Random.int's call site is shared by every stream.
    * With `state`, the records are declared there (checkpoints save them).
    */
-  constructor(cache: number, capacity: number, slotOfId: Int32Array, private readonly draw: () => number, state?: StateDeclarations) {
+  constructor(
+    cache: number, capacity: number, slotOfId: Int32Array, private readonly draw: () => number,
+    rules: CyclonRules = PUBLISHED_RULES, state?: StateDeclarations,
+  ) {
     this.cache = cache;
-    this.requestAt = cache + 2 + Math.ceil(cache / 4);
+    this.rules = rules;
+    this.tick = rules.ageing === 'initiator' ? 1 : 0;
+    this.heldBeforeMerge = rules.duplicates === 'before-merge';
+    // The stamps and, in the byte after them, the clock.
+    this.requestAt = cache + 2 + Math.ceil((cache + 1) / 4);
     this.stride = Math.ceil((this.requestAt + REQUEST_WORDS) / 16) * 16;
     this.positionsAt = cache <= 32 && this.requestAt + REQUEST_WORDS < this.stride ? this.requestAt + REQUEST_WORDS : -1;
     this.capacity = capacity;
@@ -76,14 +114,39 @@ export class CyclonCaches {
     this.records = state ? state.array('records', records) : records;
     this.stamps = bytesOf(records);
     this.stampOffset = 4 * (cache + 2);
+    this.clockOffset = this.stampOffset + cache;
     this.taken = new Uint8Array(cache);
     this.slotOfId = slotOfId;
   }
 
-  /** What may change between sweeps or events: the id table, the cycle stamp. */
+  /** What may change between sweeps or events: the id table, the cycle. */
   refresh(slotOfId: Int32Array, cycle: number): void {
     this.slotOfId = slotOfId;
-    this.now = cycle & 255;
+    this.now = this.tick === 1 ? 0 : cycle & 255;
+  }
+
+  /** The stamp an entry of age 0 gets in the record at `base` (see the layout above). */
+  private stampNow(base: number): number {
+    return (this.stamps[base * 4 + this.clockOffset] + this.now) & 255;
+  }
+
+  /**
+   * Step 1 of a shuffle its node initiates: every entry of the record at `base` ages by
+   * one. Published ageing: one tick of the node's clock; clock ageing: nothing (entries
+   * age with the cycle).
+   */
+  ageEntries(base: number): void {
+    this.stamps[base * 4 + this.clockOffset] += this.tick; // mod 256, by the byte array
+  }
+
+  /** Age of entry k of the record at `base`. */
+  ageOf(base: number, k: number): number {
+    return (this.stampNow(base) - this.stamps[base * 4 + this.stampOffset + k]) & 255;
+  }
+
+  /** Entry k of the record at `base` gets age 0 (a new entry: initial caches, a joining node's contacts). */
+  stampNew(base: number, k: number): void {
+    this.stamps[base * 4 + this.stampOffset + k] = this.stampNow(base);
   }
 
   /** An early read of each cache line of slot's record; returns their sum (see Prefetching.prefetch). */
@@ -98,12 +161,12 @@ export class CyclonCaches {
 
   /** Index of the oldest of the n entries of the record at `base` (the first one on ties); 0 when empty. */
   oldestIndex(base: number, n: number): number {
-    const now = this.now;
+    const now = this.stampNow(base);
     // The largest key, age then lowest index, wins: no data-dependent branch.
     let best = 0;
     let k = 0;
     if (littleEndian) {
-      // Four birth stamps per word, turned into four ages at once by a byte-wise
+      // Four stamps per word, turned into four ages at once by a byte-wise
       // subtraction (no borrow crosses bytes).
       const records = this.records;
       const first = base + this.cache + 2;
@@ -153,48 +216,54 @@ export class CyclonCaches {
 
   /**
    * P's offer, once its contact's entry is out of its n entries: itself (age 0) and
-   * min(l - 1, n) of its entries drawn at random, written to ids[idsAt...] and
-   * stamps[stampsAt...]; the positions they come from go to `sent`, in draw order.
-   * Returns how many entries it offers.
+   * min(l - 1, n) of its entries drawn at random, written to ids[idsAt...] and, as they
+   * travel (see copyOut), to ages[agesAt...]; the positions they come from go to
+   * `sent`, in draw order. Returns how many entries it offers.
    */
-  offer(pBase: number, n: number, shuffle: number, sent: Int32Array, ids: Int32Array, idsAt: number, stamps: Uint8Array, stampsAt: number): number {
-    const records = this.records;
-    const own = this.stamps;
-    const pStamps = pBase * 4 + this.stampOffset;
+  offer(pBase: number, n: number, shuffle: number, sent: Int32Array, ids: Int32Array, idsAt: number, ages: Uint8Array, agesAt: number): number {
     const picked = Math.min(shuffle - 1, n);
     this.pickRandom(sent, n, picked);
-    ids[idsAt] = records[pBase + this.cache + 1];
-    stamps[stampsAt] = this.now;
-    for (let k = 0; k < picked; k++) {
-      const at = sent[k];
-      ids[idsAt + k + 1] = records[pBase + at];
-      stamps[stampsAt + k + 1] = own[pStamps + at];
-    }
+    ids[idsAt] = this.records[pBase + this.cache + 1];
+    ages[agesAt] = -this.now; // an entry of age 0 (mod 256, by the byte array)
+    this.copyOut(pBase, sent, picked, ids, idsAt + 1, ages, agesAt + 1);
     return picked + 1;
   }
 
   /**
+   * The entries at positions[0..count-1] of the record at `base`, as they travel: ids to
+   * ids[idsAt...], and to ages[agesAt...] the holder's clock minus each stamp (mod 256).
+   * Under published ageing that is the entry's age; under clock ageing (clocks at 0),
+   * minus its birth cycle. The receiver stores its own clock minus that byte (see merge).
+   */
+  private copyOut(base: number, positions: Int32Array, count: number, ids: Int32Array, idsAt: number, ages: Uint8Array, agesAt: number): void {
+    const records = this.records;
+    const stamps = this.stamps;
+    const stampBase = base * 4 + this.stampOffset;
+    const clock = stamps[base * 4 + this.clockOffset];
+    for (let k = 0; k < count; k++) {
+      const at = positions[k];
+      ids[idsAt + k] = records[base + at];
+      ages[agesAt + k] = clock - stamps[stampBase + at]; // mod 256, by the byte array
+    }
+  }
+
+  /**
    * Q's answer to an offer of `offered` entries: l of its entries (or all it has) drawn
-   * at random, written to replyIds[replyAt...] and replyStamps[replyStampsAt...]; then
-   * it merges the offer over the positions it answered from (`sent`). Uses up
-   * `offerIds`. Returns how many entries it answers with.
+   * at random, written to replyIds[replyAt...] and, as they travel, to
+   * replyAges[replyAgesAt...]; then it merges the offer over the positions it answered
+   * from (`sent`). Q's entries do not age: only a node's own shuffles age its cache.
+   * Uses up `offerIds`. Returns how many entries it answers with.
    */
   answer(
-    qBase: number, shuffle: number, offerIds: Int32Array, offerStamps: Uint8Array, offered: number, sent: Int32Array,
-    replyIds: Int32Array, replyAt: number, replyStamps: Uint8Array, replyStampsAt: number,
+    qBase: number, shuffle: number, offerIds: Int32Array, offerAges: Uint8Array, offered: number, sent: Int32Array,
+    replyIds: Int32Array, replyAt: number, replyAges: Uint8Array, replyAgesAt: number,
   ): number {
     const records = this.records;
-    const own = this.stamps;
-    const qStamps = qBase * 4 + this.stampOffset;
     const nq = records[qBase + this.cache];
     const answered = Math.min(shuffle, nq);
     this.pickRandom(sent, nq, answered);
-    for (let k = 0; k < answered; k++) {
-      const at = sent[k];
-      replyIds[replyAt + k] = records[qBase + at];
-      replyStamps[replyStampsAt + k] = own[qStamps + at];
-    }
-    records[qBase + this.cache] = this.merge(qBase, qStamps, nq, records[qBase + this.cache + 1], offerIds, offerStamps, offered, sent, answered);
+    this.copyOut(qBase, sent, answered, replyIds, replyAt, replyAges, replyAgesAt);
+    records[qBase + this.cache] = this.merge(qBase, nq, offerIds, offerAges, offered, sent, answered);
     return answered;
   }
 
@@ -202,9 +271,8 @@ export class CyclonCaches {
    * P merges Q's answer into its n entries, over the positions the entries it offered
    * (after itself) sit at (`sent[0..sentCount-1]`). Uses up `ids`.
    */
-  mergeAnswer(pBase: number, n: number, ids: Int32Array, stamps: Uint8Array, count: number, sent: Int32Array, sentCount: number): void {
-    const records = this.records;
-    records[pBase + this.cache] = this.merge(pBase, pBase * 4 + this.stampOffset, n, records[pBase + this.cache + 1], ids, stamps, count, sent, sentCount);
+  mergeAnswer(pBase: number, n: number, ids: Int32Array, ages: Uint8Array, count: number, sent: Int32Array, sentCount: number): void {
+    this.records[pBase + this.cache] = this.merge(pBase, n, ids, ages, count, sent, sentCount);
   }
 
   /**
@@ -248,17 +316,19 @@ export class CyclonCaches {
   }
 
   /**
-   * Cyclon's merge of `count` incoming entries into the cache of n entries at `base`:
-   * drop entries naming the owner or already held; fill empty slots first, then
-   * overwrite the slots whose entries were sent away (sent[0..sentCount-1], in order).
-   * Returns the new count. Uses up `ids`.
+   * Cyclon's merge of `count` incoming entries (ids and, as they travel, ages: see
+   * copyOut) into the cache of n entries of the record at `base`: drop entries naming
+   * the owner or already held (see CyclonRules.duplicates); fill empty slots first,
+   * then overwrite the slots whose entries were sent away (sent[0..sentCount-1], in
+   * order). Returns the new count. Uses up `ids`.
    */
-  merge(
-    base: number, stampBase: number, n: number, selfId: number,
-    ids: Int32Array, birth: Uint8Array, count: number, sent: Int32Array, sentCount: number,
-  ): number {
+  merge(base: number, n: number, ids: Int32Array, ages: Uint8Array, count: number, sent: Int32Array, sentCount: number): number {
     const records = this.records;
     const stamps = this.stamps;
+    const stampBase = base * 4 + this.stampOffset;
+    const selfId = records[base + this.cache + 1];
+    // An entry that travels as a is stored with stamp clock - a (see copyOut).
+    const clock = stamps[base * 4 + this.clockOffset];
     // Find the incoming ids the cache holds, in one pass over it: two 32-bit filters of
     // their bits 0-4 and 5-9 let most entries through without a search. A held id
     // is replaced in `ids` by -1 - its position.
@@ -288,18 +358,20 @@ export class CyclonCaches {
         }
       }
     }
+    // The published rule ends here: what the cache held before the merge stays held.
+    if (this.heldBeforeMerge) held = 0;
     let replaced = 0;
     for (let e = 0; e < count; e++) {
       const id = ids[e];
       if (id < 0 || id === selfId) continue;
       if (n < this.cache) {
         records[base + n] = id;
-        stamps[stampBase + n] = birth[e];
+        stamps[stampBase + n] = clock - ages[e]; // mod 256, by the byte array
         n++;
       } else if (replaced < sentCount) {
         const index = sent[replaced++];
-        // Once overwritten, the entry sent from there no longer counts as held (the
-        // incoming ids being distinct, only one can name it).
+        // The variant: once overwritten, the entry sent from there no longer counts as
+        // held (the incoming ids being distinct, only one can name it).
         if (held > 0) {
           const mark = -1 - index;
           for (let later = e + 1; later < count; later++) {
@@ -307,7 +379,7 @@ export class CyclonCaches {
           }
         }
         records[base + index] = id;
-        stamps[stampBase + index] = birth[e];
+        stamps[stampBase + index] = clock - ages[e];
       } else {
         break;
       }

@@ -8,8 +8,8 @@ const REQUEST = 0, REPLY = 1;
 /**
  * Event engine: one shuffle's message record, carried by the request and then by
  * its reply: the request's sequence number, the entry counts of P and of Q, P's l ids,
- * Q's l ids, then the birth stamps as bytes (P's l, Q's l). Records are whole cache
- * lines, line-aligned: for l = 5, 16 words, one line.
+ * Q's l ids, then as bytes the entries' ages (or birth stamps: see CyclonCaches), P's l
+ * and Q's l. Records are whole cache lines, line-aligned: for l = 5, 16 words, one line.
  */
 const SEQUENCE = 0, P_COUNT = 1, Q_COUNT = 2, P_IDS = 3;
 
@@ -23,14 +23,14 @@ const SEQUENCE = 0, P_COUNT = 1, Q_COUNT = 2, P_IDS = 3;
 export class CyclonEvents {
   /** The shuffles' message records (event engine only), declared: messages in flight are state. */
   private readonly messages?: SlabPool<Int32Array>;
-  /** The message records' bytes, for the stamps, and the records they view (replaced when the pool grows). */
+  /** The message records' bytes, for the ages, and the records they view (replaced when the pool grows). */
   private messageBytes: Uint8Array = new Uint8Array(0);
   private messageBytesOf?: Int32Array;
   private readonly shuffleLength: number;
-  /** Word offset of Q's ids, and byte offsets of P's and Q's stamps, in a message record. */
+  /** Word offset of Q's ids, and byte offsets of P's and Q's ages, in a message record. */
   private readonly qIds: number;
-  private readonly pStampBytes: number;
-  private readonly qStampBytes: number;
+  private readonly pAgeBytes: number;
+  private readonly qAgeBytes: number;
   private readonly messageWidth: number;
   // Scratch for one handler, reused: no allocation on the hot path.
   /** Positions P sends from, in draw order; then where the entries it sent sit now. */
@@ -38,26 +38,26 @@ export class CyclonEvents {
   /** Positions Q sends from, in draw order. */
   private readonly sentQ: Int32Array;
   private readonly sendIds: Int32Array;
-  private readonly sendStamps: Uint8Array;
+  private readonly sendAges: Uint8Array;
   private readonly replyIds: Int32Array;
-  private readonly replyStamps: Uint8Array;
+  private readonly replyAges: Uint8Array;
 
   constructor(private readonly ctx: ProtocolContext, private readonly caches: CyclonCaches, shuffle: number) {
     this.shuffleLength = shuffle;
     this.qIds = P_IDS + shuffle;
-    this.pStampBytes = 4 * (P_IDS + 2 * shuffle);
-    this.qStampBytes = this.pStampBytes + shuffle;
-    this.messageWidth = Math.ceil((this.qStampBytes + shuffle) / 64) * 16;
+    this.pAgeBytes = 4 * (P_IDS + 2 * shuffle);
+    this.qAgeBytes = this.pAgeBytes + shuffle;
+    this.messageWidth = Math.ceil((this.qAgeBytes + shuffle) / 64) * 16;
     this.sentP = new Int32Array(shuffle);
     this.sentQ = new Int32Array(shuffle);
     this.sendIds = new Int32Array(shuffle);
-    this.sendStamps = new Uint8Array(shuffle);
+    this.sendAges = new Uint8Array(shuffle);
     this.replyIds = new Int32Array(shuffle);
-    this.replyStamps = new Uint8Array(shuffle);
+    this.replyAges = new Uint8Array(shuffle);
     if (ctx.engine === 'event') this.messages = ctx.state.pool('messages', this.messageWidth, lineAlignedInt32Array);
   }
 
-  /** What may change between events: the id table, the cycle stamp. */
+  /** What may change between events: the id table, the global cycle. */
   private refresh(): void {
     this.caches.refresh(this.ctx.store.idMap(), this.ctx.clock.cycle);
   }
@@ -78,13 +78,14 @@ export class CyclonEvents {
     let n = records[pBase + caches.cache];
     if (n === 0) return;
     const qId = caches.takeOldest(pBase, n, -1);
+    caches.ageEntries(pBase); // see Cyclon.exchange
     n--;
 
     const messages = this.messages!;
     const message = messages.allocate();
     const data = messages.data;
     const at = message * messages.width;
-    const offered = caches.offer(pBase, n, this.shuffleLength, this.sentP, data, at + P_IDS, this.bytesOf(data), 4 * at + this.pStampBytes);
+    const offered = caches.offer(pBase, n, this.shuffleLength, this.sentP, data, at + P_IDS, this.bytesOf(data), 4 * at + this.pAgeBytes);
     const transport = this.ctx.transport!;
     const request = pBase + caches.requestAt;
     const sequence = (records[request] + 1) | 0;
@@ -126,13 +127,13 @@ export class CyclonEvents {
     const at = message * messages.width;
     // P's entries are copied out: the merge uses them up, and P's reply handler reads them again.
     const offered = data[at + P_COUNT];
-    const pStampsAt = 4 * at + this.pStampBytes;
+    const pAgesAt = 4 * at + this.pAgeBytes;
     for (let k = 0; k < offered; k++) {
       this.sendIds[k] = data[at + P_IDS + k];
-      this.sendStamps[k] = bytes[pStampsAt + k];
+      this.sendAges[k] = bytes[pAgesAt + k];
     }
-    const answered = this.caches.answer(q * this.caches.stride, this.shuffleLength, this.sendIds, this.sendStamps, offered, this.sentQ,
-      data, at + this.qIds, bytes, 4 * at + this.qStampBytes);
+    const answered = this.caches.answer(q * this.caches.stride, this.shuffleLength, this.sendIds, this.sendAges, offered, this.sentQ,
+      data, at + this.qIds, bytes, 4 * at + this.qAgeBytes);
     data[at + Q_COUNT] = answered;
     if (!this.ctx.transport!.send(q, from, REPLY, message, 8 * answered)) messages.release(message);
   }
@@ -167,12 +168,12 @@ export class CyclonEvents {
       const count = data[at + Q_COUNT];
       const qIds = at + this.qIds;
       const bytes = this.bytesOf(data);
-      const qStampsAt = 4 * at + this.qStampBytes;
+      const qAgesAt = 4 * at + this.qAgeBytes;
       for (let k = 0; k < count; k++) {
         this.replyIds[k] = data[qIds + k];
-        this.replyStamps[k] = bytes[qStampsAt + k];
+        this.replyAges[k] = bytes[qAgesAt + k];
       }
-      caches.mergeAnswer(pBase, n, this.replyIds, this.replyStamps, count, this.sentP, positions);
+      caches.mergeAnswer(pBase, n, this.replyIds, this.replyAges, count, this.sentP, positions);
       records[request + 1] = 0;
     }
     messages.release(message);

@@ -14,6 +14,10 @@ const params = z.strictObject({
   join: z.strictObject({
     contacts: z.number().int().min(1).default(1).describe('random live nodes a joining node starts knowing, at most the cache size'),
   }).default({ contacts: 1 }),
+  ageing: z.enum(['initiator', 'clock']).default('initiator')
+    .describe('initiator (published): an entry ages by one each time its holder initiates a shuffle, and its age travels with it; clock (a variant): every entry ages by one each cycle wherever it sits'),
+  duplicates: z.enum(['before-merge', 'during-merge']).default('before-merge')
+    .describe('before-merge (published): a received entry is discarded if the cache held it before the merge; during-merge (a variant): checked against the cache as it is overwritten, so an entry whose copy sat in a slot overwritten earlier in the same merge is kept'),
 });
 export type CyclonParams = z.infer<typeof params>;
 
@@ -21,7 +25,9 @@ export type CyclonParams = z.infer<typeof params>;
 const UNRESOLVED = -2;
 
 /**
- * Cyclon with enhanced shuffling (Voulgaris et al. 2005), exactly as SCIENCE.md states it.
+ * Cyclon with enhanced shuffling (Voulgaris et al. 2005), as published by default
+ * (SCIENCE.md states the seven steps); `ageing` and `duplicates` select the variants
+ * described in CyclonRules (cyclon-cache.ts).
  *
  * The caches and the operations on them are in CyclonCaches (cyclon-cache.ts); here
  * is the protocol's life cycle, the cycle-driven shuffle, and the neighbour list it
@@ -46,9 +52,9 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
   private readonly sentP: Int32Array;
   private readonly sentQ: Int32Array;
   private readonly sendIds: Int32Array;
-  private readonly sendStamps: Uint8Array;
+  private readonly sendAges: Uint8Array;
   private readonly replyIds: Int32Array;
-  private readonly replyStamps: Uint8Array;
+  private readonly replyAges: Uint8Array;
   /** Sum of prefetched words; kept so the early loads are not optimised away. */
   private prefetchSink = 0;
   /** Per initiator of the current batch of 16: its predicted contact's slot, then its actual one. */
@@ -63,7 +69,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
   constructor(private readonly ctx: ProtocolContext, p: CyclonParams) {
     this.cache = p.cache;
     this.shuffleLength = p.shuffle;
-    this.caches = new CyclonCaches(p.cache, ctx.store.capacity, ctx.store.idMap(), ctx.random.generator(), ctx.state);
+    this.caches = new CyclonCaches(p.cache, ctx.store.capacity, ctx.store.idMap(), ctx.random.generator(), p, ctx.state);
     this.stride = this.caches.stride;
     this.records = this.caches.records;
     this.events = new CyclonEvents(ctx, this.caches, p.shuffle);
@@ -71,9 +77,9 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     this.sentP = new Int32Array(p.shuffle);
     this.sentQ = new Int32Array(p.shuffle);
     this.sendIds = new Int32Array(p.shuffle);
-    this.sendStamps = new Uint8Array(p.shuffle);
+    this.sendAges = new Uint8Array(p.shuffle);
     this.replyIds = new Int32Array(p.shuffle);
-    this.replyStamps = new Uint8Array(p.shuffle);
+    this.replyAges = new Uint8Array(p.shuffle);
     this.topology = p.init.topology;
     this.contacts = p.join.contacts;
   }
@@ -85,7 +91,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     const n = store.copyLiveSlots(this.order);
     const c = Math.min(this.cache, n - 1);
     const random = this.ctx.initRandom;
-    const now = this.ctx.clock.cycle & 255;
+    caches.refresh(store.idMap(), this.ctx.clock.cycle);
     for (let i = 0; i < n; i++) {
       const slot = this.order[i];
       const base = slot * this.stride;
@@ -101,7 +107,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
           if (id !== self && !caches.holds(base, count, id)) records[base + count++] = id;
         }
       }
-      caches.stamps.fill(now, base * 4 + caches.stampOffset, base * 4 + caches.stampOffset + count);
+      for (let k = 0; k < count; k++) caches.stampNew(base, k);
       records[base + this.cache] = count;
       records[base + this.cache + 1] = self;
     }
@@ -120,11 +126,12 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     if (returning) return;
     let count = 0;
     const wanted = Math.min(this.contacts, this.cache, store.size - 1);
+    caches.refresh(store.idMap(), this.ctx.clock.cycle);
     while (count < wanted) {
       const id = store.idOf[store.liveSlot(this.ctx.random.int(store.size))];
       if (id !== self && !caches.holds(base, count, id)) {
         this.records[base + count] = id;
-        caches.stamps[base * 4 + caches.stampOffset + count] = this.ctx.clock.cycle & 255;
+        caches.stampNew(base, count);
         count++;
       }
     }
@@ -203,7 +210,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     this.exchange(p, -1);
   }
 
-  /** What may change between sweeps: the id table, the cycle stamp, partitions. */
+  /** What may change between sweeps: the id table, the global cycle, partitions. */
   private refresh(): void {
     this.caches.refresh(this.ctx.store.idMap(), this.ctx.clock.cycle);
     this.partitioned = this.ctx.network.partitioned;
@@ -238,8 +245,11 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     let n = records[pBase + this.cache];
     if (n === 0) return -1;
 
-    // The oldest neighbour Q is the one to shuffle with; its entry leaves P's cache.
+    // The oldest neighbour Q is the one to shuffle with; its entry leaves P's cache. Every
+    // entry of P's ages by one: the paper does that first, but it changes no entry's
+    // rank, and the oldest found before it is the one stepAll looks up ahead.
     const qId = caches.takeOldest(pBase, n, oldest);
+    caches.ageEntries(pBase);
     n--;
     // Q has left, or a partition cuts it off: the contact fails and its entry stays
     // dropped. The owner-word guess is the engine's answer too while no partition is in force.
@@ -248,9 +258,9 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
 
     // P's offer; Q answers and merges it; P merges the answer (the event engine's steps too).
     const l = this.shuffleLength;
-    const offered = caches.offer(pBase, n, l, this.sentP, this.sendIds, 0, this.sendStamps, 0);
-    const answered = caches.answer(q * this.stride, l, this.sendIds, this.sendStamps, offered, this.sentQ, this.replyIds, 0, this.replyStamps, 0);
-    caches.mergeAnswer(pBase, n, this.replyIds, this.replyStamps, answered, this.sentP, offered - 1);
+    const offered = caches.offer(pBase, n, l, this.sentP, this.sendIds, 0, this.sendAges, 0);
+    const answered = caches.answer(q * this.stride, l, this.sendIds, this.sendAges, offered, this.sentQ, this.replyIds, 0, this.replyAges, 0);
+    caches.mergeAnswer(pBase, n, this.replyIds, this.replyAges, answered, this.sentP, offered - 1);
     return q;
   }
 

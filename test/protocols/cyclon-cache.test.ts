@@ -1,84 +1,119 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/engine/random.js';
-import { CyclonCaches, REQUEST_WORDS } from '../../src/protocols/cyclon-cache.js';
+import { CyclonCaches, PUBLISHED_RULES, REQUEST_WORDS, type CyclonRules } from '../../src/protocols/cyclon-cache.js';
 
-/** Caches of size c for `capacity` slots, stamped at cycle `cycle`. */
-function caches(c: number, capacity = 4, cycle = 0): CyclonCaches {
+const VARIANT: CyclonRules = { ageing: 'clock', duplicates: 'during-merge' };
+
+/** Caches of size c for `capacity` slots, at cycle `cycle`. */
+function caches(c: number, capacity = 4, cycle = 0, rules = PUBLISHED_RULES): CyclonCaches {
   const slotOfId = new Int32Array(2 * capacity).fill(-1);
-  const result = new CyclonCaches(c, capacity, slotOfId, new Random('test', 1).generator());
+  const result = new CyclonCaches(c, capacity, slotOfId, new Random('test', 1).generator(), rules);
   result.refresh(slotOfId, cycle);
   return result;
 }
 
-/** Fills slot's record with entries (ids, birth cycles mod 256), owner `self`. */
-function fill(cy: CyclonCaches, slot: number, self: number, ids: number[], births: number[] = ids.map(() => 0)): number {
+/** Fills slot's record with entries (ids, ages), owner `self`, its clock at `clock` (published ageing; 0 under clock ageing). */
+function fill(cy: CyclonCaches, slot: number, self: number, ids: number[], ages: number[] = ids.map(() => 0), clock = 0): number {
   const base = slot * cy.stride;
+  if (cy.rules.ageing === 'initiator') cy.stamps[base * 4 + cy.clockOffset] = clock & 255;
+  // An entry's age is (clock + now - stamp) mod 256.
+  const ageZero = cy.stamps[base * 4 + cy.clockOffset] + cy.now;
   ids.forEach((id, k) => {
     cy.records[base + k] = id;
-    cy.stamps[base * 4 + cy.stampOffset + k] = births[k] & 255;
+    cy.stamps[base * 4 + cy.stampOffset + k] = (ageZero - ages[k]) & 255;
   });
   cy.records[base + cy.cache] = ids.length;
   cy.records[base + cy.cache + 1] = self;
   return base;
 }
 
+/** Slot's entries as [id, age]. */
 function entries(cy: CyclonCaches, slot: number): [number, number][] {
   const base = slot * cy.stride;
-  return Array.from({ length: cy.records[base + cy.cache] }, (_, k) => [cy.records[base + k], cy.stamps[base * 4 + cy.stampOffset + k]]);
+  return Array.from({ length: cy.records[base + cy.cache] }, (_, k) => [cy.records[base + k], cy.ageOf(base, k)]);
 }
 
-/** Cyclon's merge as stated: in order, drop what names the owner or is in the cache now; append while there is room, then overwrite the sent slots in order. */
-function referenceMerge(cache: [number, number][], c: number, self: number, incoming: [number, number][], sent: number[]): [number, number][] {
+/** The byte an entry of age `age` travels as (see CyclonCaches.copyOut): its age, or under clock ageing minus its birth cycle. */
+function travelling(cy: CyclonCaches, age: number): number {
+  return (age - cy.now) & 255;
+}
+
+/**
+ * Cyclon's merge as stated: in order, drop what names the owner or is held (before the
+ * merge, or, in the variant, in the cache as it is now); append while there is room,
+ * then overwrite the sent slots in order.
+ */
+function referenceMerge(
+  cache: [number, number][], c: number, self: number, incoming: [number, number][], sent: number[], duplicates: CyclonRules['duplicates'],
+): [number, number][] {
   const result = cache.map((entry) => [...entry] as [number, number]);
+  const heldBefore = new Set(cache.map(([id]) => id));
   let replaced = 0;
-  for (const [id, birth] of incoming) {
-    if (id === self || result.some(([held]) => held === id)) continue;
-    if (result.length < c) result.push([id, birth]);
-    else if (replaced < sent.length) result[sent[replaced++]] = [id, birth];
+  for (const [id, age] of incoming) {
+    const held = duplicates === 'before-merge' ? heldBefore.has(id) : result.some(([other]) => other === id);
+    if (id === self || held) continue;
+    if (result.length < c) result.push([id, age]);
+    else if (replaced < sent.length) result[sent[replaced++]] = [id, age];
     else break;
   }
   return result;
 }
 
 describe('cyclon caches', () => {
-  it('lays records out in whole cache lines, stamps after the owner word, request words last', () => {
+  it('lays records out in whole cache lines, stamps after the owner word, then the clock, request words last', () => {
     // A spare word keeps where a request's entries were sent from, when there is one: c = 21 has none.
-    expect([caches(20).stride, caches(20).positionsAt, caches(21).stride, caches(21).positionsAt]).toEqual([32, 30, 32, -1]);
+    expect([caches(20).stride, caches(20).positionsAt, caches(21).stride, caches(21).positionsAt]).toEqual([32, 31, 32, -1]);
+    expect([caches(19).stride, caches(19).positionsAt]).toEqual([32, 29]);
     for (const c of [1, 4, 20, 21, 29, 30, 255]) {
       const cy = caches(c);
       expect(cy.stride % 16).toBe(0);
-      expect(cy.stampOffset).toBe(4 * (c + 2));
-      expect(cy.requestAt * 4).toBeGreaterThanOrEqual(cy.stampOffset + c);
+      expect([cy.stampOffset, cy.clockOffset]).toEqual([4 * (c + 2), 4 * (c + 2) + c]);
+      expect(cy.requestAt * 4).toBeGreaterThanOrEqual(cy.clockOffset + 1);
       expect(cy.requestAt + REQUEST_WORDS).toBeLessThanOrEqual(cy.stride);
       if (cy.positionsAt >= 0) expect([c <= 32, cy.positionsAt === cy.requestAt + REQUEST_WORDS, cy.positionsAt < cy.stride]).toEqual([true, true, true]);
       for (let slot = 0; slot < cy.capacity; slot++) expect(cy.records[slot * cy.stride + c + 1]).toBe(-1);
     }
   });
 
-  it('finds the oldest entry across the wrap of the cycle stamp, the first one on ties', () => {
+  it('finds the oldest entry across the wrap of the clock, the first one on ties, under either ageing', () => {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 40 }).chain((c) => fc.record({
         c: fc.constant(c),
         now: fc.integer({ min: 0, max: 1000 }),
-        ages: fc.array(fc.integer({ min: 0, max: c }), { maxLength: c }),
+        ages: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: c }),
+        rules: fc.constantFrom(PUBLISHED_RULES, VARIANT),
       })),
-      ({ c, now, ages }) => {
-        const cy = caches(c, 2, now);
-        const base = fill(cy, 1, 7, ages.map((_, k) => 100 + k), ages.map((age) => now - age));
+      ({ c, now, ages, rules }) => {
+        const cy = caches(c, 2, now, rules);
+        const base = fill(cy, 1, 7, ages.map((_, k) => 100 + k), ages, now);
+        expect(entries(cy, 1).map(([, age]) => age)).toEqual(ages);
         const expected = ages.length === 0 ? 0 : ages.indexOf(Math.max(...ages));
         expect(cy.oldestIndex(base, ages.length)).toBe(expected);
       },
     ));
   });
 
+  it('ages every entry by one when its node initiates, by one tick of its clock (published ageing only)', () => {
+    const cy = caches(5, 2, 7);
+    const base = fill(cy, 1, 0, [11, 12, 13], [0, 3, 254], 255);
+    cy.ageEntries(base);
+    expect([cy.stamps[base * 4 + cy.clockOffset], entries(cy, 1)]).toEqual([0, [[11, 1], [12, 4], [13, 255]]]);
+    const clock = caches(5, 2, 7, VARIANT);
+    const clockBase = fill(clock, 1, 0, [11, 12], [0, 3]);
+    clock.ageEntries(clockBase);
+    expect(entries(clock, 1)).toEqual([[11, 0], [12, 3]]);
+    clock.refresh(clock.slotOfId, 8); // the variant: entries age with the cycle
+    expect(entries(clock, 1)).toEqual([[11, 1], [12, 4]]);
+  });
+
   it('takes the oldest entry out, moving the last into its place', () => {
     const cy = caches(5, 2, 10);
-    const base = fill(cy, 1, 0, [11, 12, 13, 14], [9, 3, 5, 8]);
+    const base = fill(cy, 1, 0, [11, 12, 13, 14], [1, 7, 5, 2], 10);
     expect(cy.takeOldest(base, 4, -1)).toBe(12);
-    expect(entries(cy, 1)).toEqual([[11, 9], [14, 8], [13, 5]]);
+    expect(entries(cy, 1)).toEqual([[11, 1], [14, 2], [13, 5]]);
     expect(cy.takeOldest(base, 3, 0)).toBe(11); // a known index is taken as given
-    expect(entries(cy, 1)).toEqual([[13, 5], [14, 8]]);
+    expect(entries(cy, 1)).toEqual([[13, 5], [14, 2]]);
   });
 
   it('picks distinct positions below n, with either kind of draw (n <= 32, n > 32)', () => {
@@ -105,28 +140,31 @@ describe('cyclon caches', () => {
     expect(cy.slotOf(0)).toBe(-1);
   });
 
-  it('merges as Cyclon states: no owner, no duplicates, empty slots first, then the sent slots in order', () => {
+  it('merges as Cyclon states: no owner, no duplicates, empty slots first, then the sent slots in order, under either rules', () => {
     const cases = fc.integer({ min: 1, max: 40 }).chain((c) => fc.record({
       c: fc.constant(c),
       // Ids 33 or 1025 apart share filter bits: the exact check must sort them out.
       scale: fc.constantFrom(1, 33, 1025),
       cache: fc.uniqueArray(fc.integer({ min: 1, max: 3 * c }), { maxLength: c }),
       incoming: fc.uniqueArray(fc.integer({ min: 0, max: 3 * c }), { maxLength: c }),
+      clock: fc.nat(300),
+      rules: fc.constantFrom(PUBLISHED_RULES, VARIANT, { ageing: 'initiator', duplicates: 'during-merge' } as const),
     })).chain((x) => fc.record({
       x: fc.constant(x),
       sent: fc.shuffledSubarray(x.cache.map((_, k) => k)),
     }));
-    fc.assert(fc.property(cases, ({ x: { c, scale, cache, incoming }, sent }) => {
+    fc.assert(fc.property(cases, ({ x: { c, scale, cache, incoming, clock, rules }, sent }) => {
       const self = 0;
-      const cy = caches(c, 2);
+      const cy = caches(c, 2, clock, rules);
       const held = cache.map((id) => id * scale);
-      const births = held.map((id) => (id * 7) & 255);
-      const base = fill(cy, 1, self, held, births);
+      const heldAges = held.map((id) => (id * 7) % 60);
+      const base = fill(cy, 1, self, held, heldAges, clock);
       const ids = Int32Array.from(incoming, (id) => id * scale);
-      const birth = Uint8Array.from(ids, (id) => (id * 13 + 1) & 255);
-      const expected = referenceMerge(held.map((id, k) => [id, births[k]]), c, self,
-        Array.from(ids, (id, k) => [id, birth[k]]), sent);
-      const n = cy.merge(base, base * 4 + cy.stampOffset, held.length, self, ids, birth, ids.length, Int32Array.from(sent), sent.length);
+      const ages = Array.from(ids, (id) => (id * 13 + 1) % 60);
+      const wire = Uint8Array.from(ages, (age) => travelling(cy, age));
+      const expected = referenceMerge(held.map((id, k) => [id, heldAges[k]]), c, self,
+        Array.from(ids, (id, k) => [id, ages[k]]), sent, rules.duplicates);
+      const n = cy.merge(base, held.length, ids, wire, ids.length, Int32Array.from(sent), sent.length);
       cy.records[base + c] = n;
       expect(entries(cy, 1)).toEqual(expected);
     }), { numRuns: 300 });
@@ -134,36 +172,42 @@ describe('cyclon caches', () => {
 
   it('makes one shuffle in the steps both engines share: P offers, Q answers and merges, P merges the answer', () => {
     fc.assert(fc.property(
-      fc.record({ c: fc.integer({ min: 2, max: 12 }), l: fc.integer({ min: 1, max: 12 }), nq: fc.integer({ min: 0, max: 12 }), now: fc.nat(300) }),
-      ({ c, l: shuffle, nq, now }) => {
+      fc.record({
+        c: fc.integer({ min: 2, max: 12 }), l: fc.integer({ min: 1, max: 12 }), nq: fc.integer({ min: 0, max: 12 }),
+        now: fc.nat(300), pClock: fc.nat(255), qClock: fc.nat(255), rules: fc.constantFrom(PUBLISHED_RULES, VARIANT),
+      }),
+      ({ c, l: shuffle, nq, now, pClock, qClock, rules }) => {
         const l = Math.min(shuffle, c);
-        const cy = caches(c, 3, now);
+        const cy = caches(c, 3, now, rules);
         // P (id 1) has taken its contact's entry out: c - 1 entries left. Q (id 2) holds up to c.
         const n = c - 1;
         const pHeld: [number, number][] = Array.from({ length: n }, (_, k) => [100 + k, k]);
         const qHeld: [number, number][] = Array.from({ length: Math.min(nq, c) }, (_, k) => [200 + k, 50 + k]);
-        const pBase = fill(cy, 1, 1, pHeld.map(([id]) => id), pHeld.map(([, birth]) => birth));
-        const qBase = fill(cy, 2, 2, qHeld.map(([id]) => id), qHeld.map(([, birth]) => birth));
+        const pBase = fill(cy, 1, 1, pHeld.map(([id]) => id), pHeld.map(([, age]) => age), pClock);
+        const qBase = fill(cy, 2, 2, qHeld.map(([id]) => id), qHeld.map(([, age]) => age), qClock);
         const sentP = new Int32Array(l), sentQ = new Int32Array(l);
-        const offerIds = new Int32Array(l), offerStamps = new Uint8Array(l);
-        const replyIds = new Int32Array(l), replyStamps = new Uint8Array(l);
+        const offerIds = new Int32Array(l), offerAges = new Uint8Array(l);
+        const replyIds = new Int32Array(l), replyAges = new Uint8Array(l);
+        // What travels is the age, or under clock ageing minus the birth cycle.
+        const aged = (bytes: Uint8Array, k: number) => (bytes[k] + cy.now) & 255;
 
-        const offered = cy.offer(pBase, n, l, sentP, offerIds, 0, offerStamps, 0);
-        const offer = Array.from({ length: offered }, (_, k): [number, number] => [offerIds[k], offerStamps[k]]);
+        const offered = cy.offer(pBase, n, l, sentP, offerIds, 0, offerAges, 0);
+        const offer = Array.from({ length: offered }, (_, k): [number, number] => [offerIds[k], aged(offerAges, k)]);
         const fromP = Array.from(sentP.subarray(0, offered - 1));
-        // Itself, born now, then l - 1 distinct entries of its own, as they were.
-        expect(offer).toEqual([[1, now & 255], ...fromP.map((k) => pHeld[k])]);
+        // Itself, age 0, then l - 1 distinct entries of its own, with their ages.
+        expect(offer).toEqual([[1, 0], ...fromP.map((k) => pHeld[k])]);
         expect(new Set(fromP).size).toBe(Math.min(l - 1, n));
 
-        const answered = cy.answer(qBase, l, offerIds, offerStamps, offered, sentQ, replyIds, 0, replyStamps, 0);
+        const answered = cy.answer(qBase, l, offerIds, offerAges, offered, sentQ, replyIds, 0, replyAges, 0);
         const fromQ = Array.from(sentQ.subarray(0, answered));
-        const reply = Array.from({ length: answered }, (_, k): [number, number] => [replyIds[k], replyStamps[k]]);
+        const reply = Array.from({ length: answered }, (_, k): [number, number] => [replyIds[k], aged(replyAges, k)]);
         expect(reply).toEqual(fromQ.map((k) => qHeld[k]));
         expect(new Set(fromQ).size).toBe(Math.min(l, qHeld.length));
-        expect(entries(cy, 2)).toEqual(referenceMerge(qHeld, c, 2, offer, fromQ));
+        // Q's entries keep their ages: only its own shuffles age them.
+        expect(entries(cy, 2)).toEqual(referenceMerge(qHeld, c, 2, offer, fromQ, rules.duplicates));
 
-        cy.mergeAnswer(pBase, n, replyIds, replyStamps, answered, sentP, offered - 1);
-        expect(entries(cy, 1)).toEqual(referenceMerge(pHeld, c, 1, reply, fromP));
+        cy.mergeAnswer(pBase, n, replyIds, replyAges, answered, sentP, offered - 1);
+        expect(entries(cy, 1)).toEqual(referenceMerge(pHeld, c, 1, reply, fromP, rules.duplicates));
       },
     ), { numRuns: 200 });
   });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { CyclonCaches } from '../../src/protocols/cyclon-cache.js';
 import type { Cyclon } from '../../src/protocols/cyclon.js';
 import { simulate } from '../helpers.js';
 import { cacheProblems } from './cyclon-problems.js';
@@ -34,5 +35,25 @@ describe('cyclon events', () => {
         }
       },
     ), { numRuns: 40 });
+  });
+
+  it('ages a cache only when its node initiates: its clock counts its own shuffles, answering none', async () => {
+    const simulation = await simulate({
+      seed: 3, size: 200, cycles: 8, engine: 'event',
+      event: { period: 1000 },
+      transport: { latency: { model: 'uniform', min: 0, max: 1500 } },
+      protocols: { cyclon: { type: 'cyclon', cache: 8, shuffle: 4 } },
+    });
+    const cyclon = simulation.protocols.get('cyclon') as Cyclon;
+    const caches = (cyclon as unknown as { caches: CyclonCaches }).caches;
+    const initiated = new Uint32Array(200);
+    const onTimer = cyclon.onTimer.bind(cyclon);
+    cyclon.onTimer = (p) => {
+      if (cyclon.degree(p) > 0) initiated[p]++;
+      onTimer(p);
+    };
+    simulation.run(() => {});
+    expect(Math.min(...initiated)).toBeGreaterThan(0);
+    for (let slot = 0; slot < 200; slot++) expect(caches.stamps[slot * caches.stride * 4 + caches.clockOffset]).toBe(initiated[slot] & 255);
   });
 });

@@ -31,16 +31,23 @@ describe('cyclon', () => {
     ), { numRuns: 60 });
   });
 
-  it('converges from a ring to in-degree mean c with a small spread (N = 10^4, c = 20, l = 8)', async () => {
-    const rows = collect(await simulate({
-      seed: 1, size: 10_000, cycles: 50,
-      protocols: { cyclon: { type: 'cyclon', cache: 20, shuffle: 8, init: { topology: 'ring' } } },
-      observers: { overlay: { type: 'overlay', every: 50, sample: 100, sources: 1 } },
-    }));
-    expect(rows.get('0 overlay indegree_std')).toBe(0); // a ring lattice: everyone has in-degree c
-    expect(rows.get('50 overlay indegree_mean')).toBe(20);
-    expect(rows.get('50 overlay indegree_std')).toBeLessThan(2.5);
-    expect(rows.get('50 overlay largest_component')).toBe(10_000);
+  it('converges from a ring to in-degree mean c with a small spread, smaller under clock ageing (N = 10^4, c = 20, l = 8)', async () => {
+    // Standard deviation at cycle 50, seeds 1-5, ring or random start: 1.52-1.55 as
+    // published; 1.17-1.21 with the variant rules (ageing by the clock narrows it). A
+    // random graph's would be sqrt(20) = 4.5.
+    const rules = [{ rules: {}, within: [1.4, 1.7] }, { rules: { ageing: 'clock', duplicates: 'during-merge' }, within: [1.05, 1.35] }];
+    for (const { rules: variant, within: [low, high] } of rules) {
+      const rows = collect(await simulate({
+        seed: 1, size: 10_000, cycles: 50,
+        protocols: { cyclon: { type: 'cyclon', cache: 20, shuffle: 8, init: { topology: 'ring' }, ...variant } },
+        observers: { overlay: { type: 'overlay', every: 50, sample: 100, sources: 1 } },
+      }));
+      expect(rows.get('0 overlay indegree_std')).toBe(0); // a ring lattice: everyone has in-degree c
+      expect(rows.get('50 overlay indegree_mean')).toBe(20);
+      expect(rows.get('50 overlay indegree_std')).toBeGreaterThan(low);
+      expect(rows.get('50 overlay indegree_std')).toBeLessThan(high);
+      expect(rows.get('50 overlay largest_component')).toBe(10_000);
+    }
   });
 
   it('drops the entry of a departed contact and never contacts it again', async () => {

@@ -30,6 +30,8 @@ const REQUEST = 0, REPLY = 1;
  * Failures, as the paper models them:
  * - a peer that has left (or that a partition cuts off) is skipped: nothing moves;
  * - a node that leaves takes its value with it (mass is lost; counting overestimates);
+ * - with `exchangeFailure` P_d, an exchange fails as a whole with probability P_d
+ *   (the paper's model of link failures): neither node changes, the mass is kept;
  * - with `loss` p, P's request is lost with probability p (nothing happens), else Q
  *   updates and its reply is lost with probability p: P keeps its old value while Q
  *   already holds the combination, so the total mass changes by (x_P - x_Q)/2.
@@ -61,6 +63,7 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
   private readonly rule: number;
   private readonly epoch: number | undefined;
   private readonly loss: number;
+  private readonly exchangeFailure: number;
   private peers!: Linkable;
   /** The store's id -> slot table, re-read before each cycle-driven step. */
   private slotOfId: Int32Array;
@@ -90,6 +93,7 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
     this.rule = p.function === 'count' ? NONE : p.function === 'min' ? MIN : p.function === 'max' ? MAX : AVERAGE;
     this.epoch = p.epoch;
     this.loss = p.loss;
+    this.exchangeFailure = p.exchangeFailure;
     this.values = ctx.state.array('values', new Float64Array(store.capacity));
     this.participating = ctx.state.array('participating', new Uint8Array(store.capacity));
     this.inputs = new Inputs(store, p.init, ctx.scenario.size, `protocols.${ctx.name}`, ctx.state);
@@ -232,9 +236,10 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
 
   /**
    * Draws initiator p's peer id from the sampler (-1: p sits this epoch out, or knows
-   * no one) and, with message loss, the fate of the request and of the reply. Every
+   * no one) and, with failures, the fate of the exchange and of its messages. Every
    * draw comes from here, whatever happens to the peer, so step() and stepAll()
-   * consume the stream identically. Sets `requestLost` and `replyLost`.
+   * consume the stream identically. Sets `requestLost` and `replyLost`: an exchange
+   * that fails as a whole is one whose request is lost (nothing changes anywhere).
    */
   private drawPeer(p: number): number {
     this.requestLost = false;
@@ -242,8 +247,9 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
     if (!this.epochState.everyoneParticipates && this.participating[p] === 0) return -1;
     const random = this.random;
     const id = this.peers.samplePeer(p, random);
+    if (id >= 0 && this.exchangeFailure > 0 && random.next() < this.exchangeFailure) this.requestLost = true;
     if (id >= 0 && this.loss > 0) {
-      this.requestLost = random.next() < this.loss;
+      if (random.next() < this.loss) this.requestLost = true;
       this.replyLost = random.next() < this.loss;
     }
     return id;
@@ -284,7 +290,8 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
    * Event engine: the timer fired at p: send p's state to a peer. The peer combines
    * on arrival and answers with its state as it was; p combines when the answer
    * arrives. Exchanges are no longer atomic: values move meanwhile, so averaging
-   * drifts from the true mean as it does in deployments.
+   * drifts from the true mean as it does in deployments. An exchange that fails as a
+   * whole (`exchangeFailure`) is a request dropped before anything changes.
    */
   onTimer(p: number): void {
     const id = this.drawPeer(p);

@@ -45,7 +45,9 @@ export const aggregationParams = z.strictObject({
   epoch: z.number().int().positive().optional()
     .describe('cycles per epoch: the instance restarts from the current inputs every this many cycles; default: never'),
   loss: z.number().min(0).max(1).default(0)
-    .describe('probability that any one message (request or reply) is lost'),
+    .describe('probability that any one message (request or reply) is lost: a lost reply leaves the peer updated and the initiator not, which changes the mass'),
+  exchangeFailure: z.number().min(0).max(1).default(0)
+    .describe("probability P_d that an exchange fails as a whole, the paper's model of link failures: neither node changes, so the mass is kept and convergence only slows"),
   leaders: z.number().positive().max(MAX_LEADERS).optional()
     .describe(`count and sum: expected number of concurrent count instances C (at most ${MAX_LEADERS}, and at most size), each node leading one with probability C/N̂; default: one instance led by a node drawn at random`),
 });
