@@ -30,6 +30,7 @@ const slow = [
  */
 const tiered = [
   'test/checkpoint-property.test.ts',
+  'test/protocols/cyclon-paper.test.ts',
 ];
 
 /** Files that replace modules (vi.mock): they need modules of their own. */
