@@ -74,7 +74,7 @@ async function supervisedCommand(task: Omit<SuperviseOptions, 'graceSeconds'>, a
 async function runAndReport(options: SuperviseOptions, display: ProgressDisplay | undefined, junit?: string): Promise<void> {
   const outcome = await superviseRun(options, display && {
     onPhase: (event) => {
-      if (event.phase === 'building') display.building(event.size);
+      if (event.phase === 'building') display.building(event.size, event.setup);
       else display.running(event.total, event.engine, () => event.progress().cycles, event.from);
     },
     onSignal: (signal, atOnce) => {

@@ -8,9 +8,10 @@ import { ScenarioError } from './engine/errors.js';
 import { prepareResume, resumePrepared, runLoaded, type DriveOptions, type RunResult } from './run.js';
 import { loadScenario } from './scenario/load.js';
 import { Phase, publishProgress, signalNameOf, Slot, type WorkerInput, type WorkerMessage } from './supervise-protocol.js';
+import type { SetupMessage } from './supervise.js';
 
 const input = workerData as WorkerInput;
-const post = (message: WorkerMessage) => parentPort!.postMessage(message);
+const post = (message: WorkerMessage | SetupMessage) => parentPort!.postMessage(message);
 
 /** Checks the input and loads what the run needs, writing nothing; then runs it unless a signal came meanwhile. */
 async function main(): Promise<void> {
@@ -47,6 +48,8 @@ function driving(): DriveOptions {
         phase = progress.phase;
         post({ type: 'phase', phase: progress.phase, dir: progress.dir, size: progress.size, total: progress.total, from: progress.from, engine: progress.engine });
       }
+      // Delivered while this thread is still busy building: posting does not wait for its event loop.
+      if (progress.setup) post({ type: 'setup', ...progress.setup });
     },
     // The main thread holds off the grace period while a checkpoint is written.
     onCheckpoint: ({ cycle, final }) => post({ type: 'checkpointing', cycle, final }),

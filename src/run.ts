@@ -6,7 +6,7 @@ import { builtinRegistry } from './builtins.js';
 import { describeError } from './engine/describe-error.js';
 import { ScenarioError } from './engine/errors.js';
 import type { Registry } from './engine/registry.js';
-import type { MetricSink, Simulation } from './engine/simulation.js';
+import type { MetricSink, SetupProgress, Simulation } from './engine/simulation.js';
 import {
   checkCheckpointEvery, CheckpointError, checkpointName, openCheckpoint, removeCheckpointTemp, writeCheckpoint,
   type CheckpointFile, type CheckpointRun,
@@ -37,7 +37,10 @@ export interface DriveOptions {
    * runScenario itself installs none.
    */
   readonly shouldStop?: () => boolean | string;
-  /** Told when the output folder is claimed (building starts), after setup, and after every cycle. */
+  /**
+   * Told when the output folder is claimed (building starts), as the build goes on (at
+   * most every 200 ms, with `setup`), after setup, and after every cycle.
+   */
   readonly onProgress?: (progress: RunProgress) => void;
   /** Told just before a checkpoint is written; `final` for the one of a run that stops. */
   readonly onCheckpoint?: (checkpoint: { readonly cycle: number; readonly final: boolean }) => void;
@@ -83,7 +86,11 @@ export interface RunProgress {
   readonly csvBytes: number;
   readonly eventsProcessed: number;
   readonly simulatedTimeMs: number;
+  /** While building: the step under way (see SetupProgress). */
+  readonly setup?: SetupProgress;
 }
+
+export type { SetupProgress } from './engine/simulation.js';
 
 export interface RunResult {
   readonly dir: string;
@@ -141,6 +148,8 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
     ended: null,
     wall_seconds: 0,
     setup_seconds: null,
+    cycle_seconds: 0,
+    observer_seconds: 0,
     cycles_completed: 0,
     csv_bytes: 0,
     peak_rss_bytes: 0,
@@ -165,8 +174,8 @@ export async function runLoaded(loaded: LoadedScenario, options: RunOptions = {}
     throw new OutputFolderError(csv ? claim.manifestPath : claim.csvPath, `cannot write it (${fsReason(error)})`);
   }
   try {
-    return await drive({ dir, loaded, manifest, csv, started, wallBefore: 0, from: { cycles: 0, events: 0, time: 0 }, inputs }, options, {
-      build: () => buildSimulation(loaded),
+    return await drive({ dir, loaded, manifest, csv, started, wallBefore: 0, timingsBefore: { cycleSeconds: 0, observerSeconds: 0 }, from: { cycles: 0, events: 0, time: 0 }, inputs }, options, {
+      build: (onSetup) => buildSimulation(loaded, { onSetup }),
       setupDone: (seconds) => { manifest.setup_seconds = roundSeconds(seconds); },
       begin: (simulation, sink) => simulation.observe(sink),
     });
@@ -274,14 +283,15 @@ async function resumeLocked(prepared: PreparedResume, options: ResumeOptions): P
   const { scenario } = loaded;
   const started = new Date();
   const from = { cycles: header.cycle, events: header.events_processed, time: header.simulated_time_ms };
-  options.onProgress?.({
+  const building = {
     dir, phase: 'building', size: scenario.size, engine: scenario.engine, total: scenario.cycles, from: from.cycles,
     cycles: from.cycles, csvBytes: header.csv_bytes, eventsProcessed: from.events, simulatedTimeMs: from.time,
-  });
+  } as const;
+  options.onProgress?.(building);
   // Everything that can fail is done before the folder is changed: a resume that cannot go on leaves it as it was.
   let simulation: Simulation;
   try {
-    simulation = restoredSimulation(loaded, checkpoint);
+    simulation = restoredSimulation(loaded, checkpoint, setupReporter((setup) => options.onProgress?.({ ...building, setup })));
   } catch (error) {
     if (!(error instanceof ScenarioError)) throw error;
     throw new ScenarioError(error.keyPath, `${error.detail}; nothing in ${dir} was changed`, error.source, error.line);
@@ -319,6 +329,8 @@ async function resumeLocked(prepared: PreparedResume, options: ResumeOptions): P
       : { file: checkpointName, cycle: header.cycle, bytes: checkpoint.bytes, written: header.written, write_seconds: null },
     checkpoint_error: before.checkpoint_error ?? null,
     resumes: [...(before.resumes ?? []), resume],
+    cycle_seconds: before.cycle_seconds ?? 0,
+    observer_seconds: before.observer_seconds ?? 0,
     // The totals of the part before are rewritten when this one ends.
     summaries: undefined,
   };
@@ -329,15 +341,16 @@ async function resumeLocked(prepared: PreparedResume, options: ResumeOptions): P
     throw new OutputFolderError(join(dir, manifestName), `cannot write it (${fsReason(error)})`);
   }
   const csv = new MetricsCsv(csvFd, csvColumns(loaded), timeColumn(loaded), header.csv_bytes);
-  return drive({ dir, loaded, manifest, csv, started, wallBefore, from, inputs: header.inputs }, { ...options, checkpointEvery: every }, {
+  const timingsBefore = { cycleSeconds: before.cycle_seconds ?? 0, observerSeconds: before.observer_seconds ?? 0 };
+  return drive({ dir, loaded, manifest, csv, started, wallBefore, timingsBefore, from, inputs: header.inputs }, { ...options, checkpointEvery: every }, {
     build: () => simulation,
     setupDone: () => {},
   });
 }
 
 /** The run built as a new one is, with the checkpoint's state put back (read from the file as checked). */
-function restoredSimulation(loaded: LoadedScenario, checkpoint: CheckpointFile): Simulation {
-  const simulation = buildSimulation(loaded);
+function restoredSimulation(loaded: LoadedScenario, checkpoint: CheckpointFile, onSetup: (progress: SetupProgress) => void): Simulation {
+  const simulation = buildSimulation(loaded, { onSetup });
   const sections = checkpoint.readSections();
   try {
     simulation.restoreState(sections);
@@ -357,6 +370,8 @@ interface Part {
   /** When this part started, and the time spent running in the parts before it. */
   readonly started: Date;
   readonly wallBefore: number;
+  /** Seconds in cycles and in observations in the parts before it. */
+  readonly timingsBefore: { readonly cycleSeconds: number; readonly observerSeconds: number };
   /** Where the run stood when this part started. */
   readonly from: { readonly cycles: number; readonly events: number; readonly time: number };
   /** The SHA-256 of each file the run reads (see output/inputs.ts), for its checkpoints. */
@@ -365,8 +380,8 @@ interface Part {
 
 /** How a part gets its simulation ready for the next cycle. */
 interface Start {
-  /** Builds the run (and, resumed, restores its state). */
-  build(): Simulation;
+  /** Builds the run (and, resumed, restores its state), telling `onSetup` how far it got. */
+  build(onSetup: (progress: SetupProgress) => void): Simulation;
   setupDone(seconds: number): void;
   /** Emits the rows of the cycle the part starts at (a new run observes cycle 0). */
   begin?(simulation: Simulation, sink: MetricSink): void;
@@ -391,9 +406,9 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
   let checkpointedAt = -1;
   let warnedOfCheckpoints = false;
   let manifestWrittenAt = -Infinity;
-  const report = (phase: RunProgress['phase']) => options.onProgress?.({
+  const report = (phase: RunProgress['phase'], setup?: SetupProgress) => options.onProgress?.({
     dir, phase, size: scenario.size, engine: scenario.engine, total: scenario.cycles, from: part.from.cycles, csvBytes: csv.bytes,
-    cycles: committed.cycles, eventsProcessed: committed.events, simulatedTimeMs: committed.time,
+    cycles: committed.cycles, eventsProcessed: committed.events, simulatedTimeMs: committed.time, ...(setup ? { setup } : {}),
   });
   const elapsed = () => (Date.now() - started.getTime()) / 1000;
   const recordCommitted = () => {
@@ -405,6 +420,10 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
     }
     manifest.wall_seconds = roundSeconds(part.wallBefore + elapsed());
     manifest.peak_rss_bytes = Math.max(manifest.peak_rss_bytes, process.resourceUsage().maxRSS * 1024);
+    if (simulation !== undefined) {
+      manifest.cycle_seconds = roundSeconds(part.timingsBefore.cycleSeconds + simulation.timings.cycleSeconds);
+      manifest.observer_seconds = roundSeconds(part.timingsBefore.observerSeconds + simulation.timings.observerSeconds);
+    }
   };
   const saveManifest = (durable = false) => {
     recordCommitted();
@@ -490,7 +509,7 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
   let error: unknown;
   try {
     report('building');
-    simulation = start.build();
+    simulation = start.build(setupReporter((setup) => report('building', setup)));
     start.setupDone(elapsed());
     report('running');
     start.begin?.(simulation, sink);
@@ -551,6 +570,22 @@ async function drive(part: Part, options: DriveOptions, start: Start): Promise<R
   if (error !== undefined) throw error;
   const setupSeconds = manifest.resumes.length > 0 ? manifest.resumes.at(-1)!.setup_seconds : manifest.setup_seconds;
   return { dir, status: manifest.status, cycles: manifest.cycles_completed, wallSeconds: manifest.wall_seconds, setupSeconds: setupSeconds ?? 0 };
+}
+
+/** How often, at most, the build's progress is passed on (a new step is passed on at once). */
+const setupReportMs = 200;
+
+/** Passes on the build's progress when its step changes, else at most every setupReportMs. */
+function setupReporter(tell: (progress: SetupProgress) => void): (progress: SetupProgress) => void {
+  let step = '';
+  let toldAt = -Infinity;
+  return (progress) => {
+    const now = performance.now();
+    if (progress.step === step && now - toldAt < setupReportMs) return;
+    step = progress.step;
+    toldAt = now;
+    tell(progress);
+  };
 }
 
 /** The CSV's first columns, which name the run: scenario, seed, and each --set override. */

@@ -6,6 +6,7 @@ import { internalStack } from './engine/describe-error.js';
 import { fsReason } from './output/folder.js';
 import { releaseFolderLock } from './output/lock.js';
 import { finishAbandonedRun, type Manifest, type RunStatus } from './output/manifest.js';
+import type { SetupProgress } from './run.js';
 import {
   exitCodeOf, handledSignals, Phase, readProgress, sharedState, Slot,
   type Committed, type HandledSignal, type WorkerInput, type WorkerMessage,
@@ -33,6 +34,11 @@ export interface SuperviseOptions {
   readonly graceSeconds: number;
 }
 
+/** The worker's report of how far the build got (see SimulationOptions.onSetup), at most every 200 ms. */
+export interface SetupMessage extends SetupProgress {
+  readonly type: 'setup';
+}
+
 export interface PhaseEvent {
   readonly phase: 'building' | 'running';
   readonly dir: string;
@@ -43,6 +49,8 @@ export interface PhaseEvent {
   readonly engine: 'cycle' | 'event';
   /** Progress as the worker last published it (cheap: reads shared memory). */
   readonly progress: () => Committed;
+  /** While building: the step of the build under way, as last reported (undefined before the first report). */
+  readonly setup: () => SetupProgress | undefined;
 }
 
 export interface SuperviseHooks {
@@ -116,6 +124,7 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
     /** The worker is writing a checkpoint; `finalCheckpoint`: the one of a run that stops. */
     let checkpointing = false;
     let finalCheckpoint = false;
+    let setup: SetupProgress | undefined;
     const unit = () => (engine === 'event' ? 'period' : 'cycle');
 
     /** Runs the grace period (what is left of it), unless a checkpoint is being written. */
@@ -169,7 +178,11 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
     };
     for (const signal of handledSignals) process.on(signal, onSignal);
 
-    worker.on('message', (message: WorkerMessage) => {
+    worker.on('message', (message: WorkerMessage | SetupMessage) => {
+      if (message.type === 'setup') {
+        setup = { step: message.step, done: message.done, total: message.total };
+        return;
+      }
       if (message.type === 'checkpointing') {
         // The grace period is for a cycle, not for writing a checkpoint; a second signal still ends the run at once.
         pauseGrace();
@@ -197,7 +210,7 @@ export function superviseRun(options: SuperviseOptions, hooks: SuperviseHooks = 
       }
       ({ phase, dir, engine } = message);
       claimed ||= phase === 'running' || !('resume' in options.task);
-      hooks.onPhase?.({ ...message, progress: () => readProgress(shared) });
+      hooks.onPhase?.({ ...message, progress: () => readProgress(shared), setup: () => setup });
       if (firstSignal !== undefined && phase === 'building') terminate(`killed: ${firstSignal} came during setup, before the first cycle`);
     });
     worker.on('error', (error) => { crash = error; });

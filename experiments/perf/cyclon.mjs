@@ -36,7 +36,7 @@ if (args[0] === '--child') {
 
 const runs = Number(option('runs', 3));
 const configs = option('sizes', '1000000,10000000').split(',').map(Number)
-  .map((size) => ({ size, cycles: size >= 1e7 ? 5 : 20, runs: size >= 1e7 ? 1 : runs }));
+  .map((size) => ({ size, cycles: size >= 1e7 ? 10 : 20, runs: size >= 1e7 ? 1 : runs }));
 
 const rows = [];
 for (const { size, cycles, runs: n } of configs) {

@@ -25,7 +25,29 @@ interface Scheduled<I> { readonly name: string; readonly schedule: Schedule; rea
 export interface SimulationOptions {
   /** Tests: wraps each typed array an instance declares (`protocols.x/name`), e.g. to watch which slots a step touches. */
   readonly wrapState?: (name: string, array: StateArray) => StateArray;
+  /**
+   * Told where the build stands: as each step of it begins, and every 65,536 nodes in
+   * the step that goes over the nodes one by one (adding them).
+   */
+  readonly onSetup?: (progress: SetupProgress) => void;
 }
+
+/** A step of building a run: `nodes`, `protocols.x`, `protocols.x.init`, `event timers`, `controls.x`, `controls.x.init`, `observers.x`. */
+export interface SetupProgress {
+  readonly step: string;
+  /** Nodes the step has handled, of `total` (both 0 for a step not counted by node). */
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Seconds a run spent since it was built: in cycles (controls and protocol steps; the event engine's events), and in observations. */
+export interface RunTimings {
+  cycleSeconds: number;
+  observerSeconds: number;
+}
+
+/** Nodes between two setup progress reports. */
+const SETUP_BLOCK = 65536;
 
 /**
  * The cycle-driven engine (PeerSim's CDSimulator). Cycle k runs the controls
@@ -65,8 +87,11 @@ export class Simulation {
   /** Event engine: the last time (ms) at which controls and observers were considered. */
   private considered = 0;
   private readonly counts = { joined: 0, left: 0, failed: 0 };
-  private readonly attributeDraws: { values: Float64Array; draw: (random: Random) => number; random: Random }[] = [];
+  /** Each attribute's draw for the nodes that join; `values` once the attribute is drawn (see NodeStore.deferAttribute). */
+  private readonly attributeDraws: { name: string; values?: Float64Array; draw: (random: Random) => number; random: Random }[] = [];
   readonly network = new Network();
+  /** Where the time went since the run was built (wall-clock: not part of a checkpoint). */
+  readonly timings: RunTimings = { cycleSeconds: 0, observerSeconds: 0 };
   /** Joins and leaves, with every protocol told: what controls use to change the population. */
   readonly membership: Membership = (() => {
     const counts = this.counts;
@@ -79,22 +104,29 @@ export class Simulation {
     return {
       counts,
       join: (): number => {
+        this.store.settleAttributes();
         const slot = this.store.add(this.clock.cycle);
-        for (const { values, draw, random } of this.attributeDraws) values[slot] = draw(random);
+        for (const attribute of this.attributeDraws) {
+          attribute.values ??= this.store.attribute(attribute.name);
+          attribute.values[slot] = attribute.draw(attribute.random);
+        }
         for (const protocol of this.protocols.values()) protocol.onJoin?.(slot, false);
         this.eventLoop?.startTimers(slot);
         counts.joined++;
         return slot;
       },
       leave: (slot: number, how: Departure = 'leave'): void => {
-        if (this.store.alive[slot]) depart(slot, how, false);
+        this.store.settleAttributes();
+        if (this.store.isLive(slot)) depart(slot, how, false);
         this.store.remove(slot);
       },
       suspend: (slot: number, how: Departure = 'leave'): void => {
+        this.store.settleAttributes();
         depart(slot, how, true);
         this.store.suspend(slot);
       },
       resume: (slot: number): void => {
+        this.store.settleAttributes();
         this.store.resume(slot, this.clock.cycle);
         for (const protocol of this.protocols.values()) protocol.onJoin?.(slot, true);
         this.eventLoop?.startTimers(slot);
@@ -109,11 +141,23 @@ export class Simulation {
     this.store = new NodeStore(scenario.capacity);
     this.order = new Int32Array(scenario.capacity);
     this.registerEngineState();
+    const setup = options.onSetup ?? (() => {});
 
-    for (let i = 0; i < scenario.size; i++) this.store.add(0);
+    for (let from = 0; from < scenario.size; from += SETUP_BLOCK) {
+      setup({ step: 'nodes', done: from, total: scenario.size });
+      const to = Math.min(from + SETUP_BLOCK, scenario.size);
+      for (let i = from; i < to; i++) this.store.add(0);
+    }
+    // Drawn, for the nodes in the store's order, when first read: a run no part of which
+    // reads an attribute never holds it. The draws are the same whenever that happens,
+    // since the attribute has a stream of its own and the population does not change
+    // before (membership settles the attributes first).
     for (const [name, spec] of Object.entries(scenario.attributes)) {
-      const attribute = { values: this.store.defineAttribute(name), draw: sampler(spec), random: this.streams.stream(`attribute/${name}`) };
-      for (let i = 0; i < this.store.size; i++) attribute.values[this.store.liveSlot(i)] = attribute.draw(attribute.random);
+      const attribute = { name, draw: sampler(spec), random: this.streams.stream(`attribute/${name}`) };
+      const { draw, random } = attribute;
+      this.store.deferAttribute(name, (values) => {
+        for (let i = 0; i < this.store.size; i++) values[this.store.liveSlot(i)] = draw(random);
+      });
       this.attributeDraws.push(attribute);
     }
 
@@ -127,21 +171,33 @@ export class Simulation {
     for (const [name, spec] of Object.entries(scenario.protocols)) {
       const definition = registry.protocols.get(spec.type)!;
       const context = { ...this.context(`protocols.${name}`, name, `protocol/${name}`), initRandom: this.streams.stream(`init/${name}`) };
+      setup({ step: `protocols.${name}`, done: 0, total: 0 });
       const instance = creating(`protocols.${name}`, () => definition.create(context, spec.params));
       this.protocols.set(name, instance);
       protocolList.push(instance);
     }
-    for (const [name, instance] of this.protocols) creating(`protocols.${name}`, () => instance.init?.());
-    this.eventLoop?.start();
+    for (const [name, instance] of this.protocols) {
+      setup({ step: `protocols.${name}.init`, done: 0, total: 0 });
+      creating(`protocols.${name}`, () => instance.init?.());
+    }
+    if (this.eventLoop) {
+      setup({ step: 'event timers', done: 0, total: 0 });
+      this.eventLoop.start();
+    }
 
     for (const [name, spec] of Object.entries(scenario.controls)) {
       const context = this.context(`controls.${name}`, name, `control/${name}`);
+      setup({ step: `controls.${name}`, done: 0, total: 0 });
       const instance = creating(`controls.${name}`, () => registry.controls.get(spec.type)!.create(context, spec.params));
       this.controls.push({ name, schedule: spec.schedule, instance });
     }
-    for (const { name, instance } of this.controls) creating(`controls.${name}`, () => instance.init?.());
+    for (const { name, instance } of this.controls) {
+      setup({ step: `controls.${name}.init`, done: 0, total: 0 });
+      creating(`controls.${name}`, () => instance.init?.());
+    }
     for (const [name, spec] of Object.entries(scenario.observers)) {
       const context = this.context(`observers.${name}`, name, `observer/${name}`);
+      setup({ step: `observers.${name}`, done: 0, total: 0 });
       const definition = registry.observers.get(spec.type)!;
       const observer = creating(`observers.${name}`, () => definition.create(context, spec.params));
       const instance = creating(`observers.${name}`, () => new UniformObservations(`observers.${name}`, observer, observer.metrics ?? definition.metrics));
@@ -171,11 +227,13 @@ export class Simulation {
   /** Runs the observers scheduled now. */
   observe(sink: MetricSink): void {
     const at = this.now;
+    const started = performance.now();
     for (const { name, schedule, instance } of this.observers) {
       if (scheduled(schedule, at, this.end)) {
         instance.observe((metric, value) => sink(at, name, metric, value));
       }
     }
+    this.timings.observerSeconds += (performance.now() - started) / 1000;
   }
 
   /** The totals of the observers that keep some (ObserverInstance.summary), by observer name. */
@@ -191,12 +249,27 @@ export class Simulation {
     else this.runCycle(sink);
   }
 
+  /** Runs `run` (a cycle or a period), counting its time less the observations' in timings.cycleSeconds. */
+  private timed(run: () => void): void {
+    const started = performance.now();
+    const observing = this.timings.observerSeconds;
+    try {
+      run();
+    } finally {
+      this.timings.cycleSeconds += (performance.now() - started) / 1000 - (this.timings.observerSeconds - observing);
+    }
+  }
+
   /**
    * Event engine: handles events up to the end of the next period, stopping at each
    * time where a control or observer is due (controls first; both see every event
    * at or before that time).
    */
   runPeriod(sink: MetricSink): void {
+    this.timed(() => this.runPeriodUntimed(sink));
+  }
+
+  private runPeriodUntimed(sink: MetricSink): void {
     const loop = this.eventLoop!;
     const period = this.scenario.event.period;
     const target = (Math.floor(this.considered / period) + 1) * period;
@@ -221,6 +294,10 @@ export class Simulation {
 
   /** Runs one whole cycle: controls, protocols, observers. */
   runCycle(sink: MetricSink): void {
+    this.timed(() => this.runCycleUntimed(sink));
+  }
+
+  private runCycleUntimed(sink: MetricSink): void {
     const next = this.clock.cycle + 1;
     for (const { schedule, instance } of this.controls) {
       if (scheduled(schedule, next, this.scenario.cycles) && (!isTimed(instance) || instance.isDue(next)) && instance.execute(next) === true) this.stopped = true;
@@ -283,7 +360,8 @@ export class Simulation {
       save: () => {
         const split = this.network.split;
         if (!split) return { split: null };
-        const attribute = [...this.store.attributes].find(([, values]) => values === split.attribute)?.[0];
+        // By name, without drawing an attribute not drawn yet (saving changes nothing).
+        const attribute = [...this.store.attributes.keys()].find((name) => this.store.drawnAttribute(name) === split.attribute);
         if (attribute === undefined) throw new Error('a partition on an attribute the node store does not hold cannot be saved');
         return { split: { attribute, groups: split.groups } };
       },

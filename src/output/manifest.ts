@@ -28,7 +28,16 @@ export interface Manifest {
   ended: string | null;
   /** Time spent running so far (updated with the manifest), summed over the parts of a resumed run. */
   wall_seconds: number | null;
+  /** Building the run before its first cycle (a resume's own is in `resumes`). */
   setup_seconds: number | null;
+  /**
+   * Of wall_seconds, the time in cycles (controls and protocol steps; the event engine's
+   * events, timers and messages) and in observations (observers, cycle 0's included),
+   * summed over the parts of a resumed run. The rest is setup and writing files.
+   * Absent from manifests of older pcsim versions.
+   */
+  cycle_seconds?: number;
+  observer_seconds?: number;
   cycles_completed: number;
   /** Length of metrics.csv when it held exactly the cycles_completed cycles (after a SIGKILL, rows past it may follow). */
   csv_bytes: number;

@@ -1,7 +1,9 @@
 import { SingleBar } from 'cli-progress';
+import type { SetupProgress } from '../engine/simulation.js';
 
 /**
- * The progress display of `pcsim run` on a terminal: a line while the run is built,
+ * The progress display of `pcsim run` on a terminal: a line while the run is built
+ * (the step under way and the time since the build began, redrawn every 250 ms),
  * then a bar of cycles (periods in the event engine) whose rate and ETA count from
  * the end of setup, so a long build does not make the run look slow.
  */
@@ -14,24 +16,48 @@ export class ProgressDisplay {
   private completed: () => number = () => 0;
   /** The cycle the run (re)started from: the rate counts the cycles run since. */
   private from = 0;
+  /** While building: what is built, since when, and the step under way. */
+  private build?: { readonly size: number; readonly since: number; readonly setup: () => SetupProgress | undefined };
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   /** The terminal is gone (SIGHUP): stop drawing, without writing anything more. */
   abandon(): void {
+    this.build = undefined;
     clearInterval(this.timer);
     this.bar = undefined;
     this.lineOpen = false;
   }
 
-  building(size: number): void {
-    this.stream.write(`building ${size.toLocaleString('en-US')} nodes...`);
+  /** `setup`: the step of the build under way (see SimulationOptions.onSetup), if known. */
+  building(size: number, setup: () => SetupProgress | undefined = () => undefined): void {
+    this.stream.write(buildingLine(size));
     this.lineOpen = true;
+    this.build = { size, since: performance.now(), setup };
+    this.timer = setInterval(() => this.drawBuilding(), 250);
+  }
+
+  private drawBuilding(): void {
+    if (!this.build) return;
+    const { size, since, setup } = this.build;
+    const step = setup();
+    const share = step && step.total > 0 ? ` ${Math.floor((100 * step.done) / step.total)}%` : '';
+    const at = step ? ` ${step.step}${share},` : '';
+    this.stream.write(`\r\x1b[2K${buildingLine(size)}${at} ${duration((performance.now() - since) / 1000)}${this.note}`);
+    this.lineOpen = true;
+  }
+
+  /** Ends the building line's redraws. */
+  private endBuilding(): void {
+    if (!this.build) return;
+    clearInterval(this.timer);
+    this.build = undefined;
   }
 
   /** `from`: the cycle a resumed run starts at. */
   running(total: number, engine: 'cycle' | 'event', completed: () => number, from = 0): void {
     const unit = engine === 'event' ? 'period' : 'cycle';
+    this.endBuilding();
     this.completed = completed;
     this.from = from;
     this.runningSince = performance.now();
@@ -49,6 +75,7 @@ export class ProgressDisplay {
   setNote(note: string): void {
     this.note = note ? ` | ${note}` : '';
     if (this.bar) this.update();
+    else if (this.build) this.drawBuilding();
     else if (this.lineOpen) this.stream.write(` ${note}`);
   }
 
@@ -64,6 +91,7 @@ export class ProgressDisplay {
   }
 
   stop(): void {
+    this.build = undefined;
     clearInterval(this.timer);
     if (this.bar) {
       this.update();
@@ -87,6 +115,8 @@ export class ProgressDisplay {
     });
   }
 }
+
+const buildingLine = (size: number) => `building ${size.toLocaleString('en-US')} nodes...`;
 
 /** 42s, 3m 05s, 2h 07m. */
 function duration(seconds: number): string {

@@ -76,7 +76,8 @@ export function estimateMemory(scenario: Scenario, registry: Registry): MemoryEs
     // Parameters valid at full size may not be at the probe's (a cache larger than its network): those are not built.
     if (!passesChecks(candidate, registry)) continue;
     try {
-      const { bytes } = measureBuild(() => new Simulation(candidate, registry));
+      // Attributes are drawn when first read: count them as a run that reads them would.
+      const { bytes } = measureBuild(() => { const simulation = new Simulation(candidate, registry); simulation.store.settleAttributes(); return simulation; });
       return { bytes: Math.round(bytes * scale), measuredSlots: PROBE_SLOTS, lowerBound, availableBytes };
     } catch {
       // The full build reports the problem, if it is one at full size too.

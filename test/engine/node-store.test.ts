@@ -137,3 +137,82 @@ describe('id -> slot map', () => {
     }
   });
 });
+
+describe('node store tables built on first use', () => {
+  it('holds no live list, free list, join table or offline flags while no node has left', () => {
+    const store = new NodeStore(1000);
+    for (let i = 0; i < 1000; i++) store.add(0);
+    const saved = store.save();
+    expect(saved.live).toBeNull();
+    expect(saved.livePosition).toBeNull();
+    expect(saved.joinedAt).toBeNull();
+    expect(saved.offline).toBeNull();
+    expect((saved.free as Int32Array).length).toBe(0);
+    for (let i = 0; i < 1000; i++) expect(store.liveSlot(i)).toBe(i);
+    store.remove(500);
+    expect(store.save().live).not.toBeNull();
+    expect(store.freeSlots).toBe(1);
+  });
+
+  it('behaves like the full tables through any joins, departures, suspensions, reads and restores', () => {
+    const capacity = 30;
+    const op = fc.oneof(
+      fc.tuple(fc.constant('add' as const), fc.nat(3)),
+      fc.constant('restore' as const), fc.constant('read' as const),
+      fc.tuple(fc.constantFrom('remove' as const, 'suspend' as const, 'resume' as const), fc.nat()),
+    );
+    fc.assert(fc.property(fc.array(op, { maxLength: 150 }), (ops) => {
+      let store = new NodeStore(capacity);
+      // The tables as they were always kept: a free stack holding capacity-1 .. 0 (0 on top), a byte per slot.
+      const free = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
+      const live = new Set<number>();
+      const offline = new Set<number>();
+      const joined = new Map<number, number>();
+      let cycle = 0;
+      let alive: Uint8Array | undefined;
+      for (const o of ops) {
+        cycle++;
+        if (o === 'restore') {
+          const copy = new NodeStore(capacity);
+          copy.restore(structuredClone(store.save()));
+          store = copy;
+          alive = undefined;
+        } else if (o === 'read') {
+          alive = store.alive;
+        } else if (o[0] === 'add') {
+          if (free.length === 0) { expect(() => store.add(0)).toThrow(/full/); continue; }
+          const at = o[1] === 0 ? 0 : cycle; // joins at 0 (as the first nodes do) and later
+          expect(store.add(at)).toBe(free.pop());
+          const slot = store.idOf.indexOf(store.idsIssued - 1);
+          live.add(slot);
+          joined.set(slot, at);
+        } else if (o[0] === 'resume') {
+          if (offline.size === 0) continue;
+          const slot = [...offline][o[1] % offline.size];
+          store.resume(slot, cycle);
+          offline.delete(slot);
+          live.add(slot);
+          joined.set(slot, cycle);
+        } else if (live.size > 0) {
+          const slot = store.liveSlot(o[1] % store.size);
+          live.delete(slot);
+          if (o[0] === 'remove') { store.remove(slot); free.push(slot); }
+          else { store.suspend(slot); offline.add(slot); }
+        }
+        expect(store.size).toBe(live.size);
+        expect(store.freeSlots).toBe(free.length);
+        expect(new Set(Array.from({ length: store.size }, (_, i) => store.liveSlot(i)))).toEqual(live);
+        const copied = new Int32Array(capacity);
+        expect(store.copyLiveSlots(copied)).toBe(live.size);
+        expect(new Set(copied.subarray(0, live.size))).toEqual(live);
+        for (let slot = 0; slot < capacity; slot++) {
+          expect(store.isLive(slot)).toBe(live.has(slot));
+          expect(store.isOffline(slot)).toBe(offline.has(slot));
+          if (alive) expect(alive[slot]).toBe(live.has(slot) ? 1 : 0);
+          // Read only now and then: until read, the join table exists only once someone joined after 0.
+          if (o === 'read' && live.has(slot)) expect(store.joinedAt[slot]).toBe(joined.get(slot));
+        }
+      }
+    }), { numRuns: 300 });
+  });
+});

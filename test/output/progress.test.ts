@@ -40,3 +40,42 @@ describe('the progress display on a terminal', () => {
     expect(shown).toContain('pcsim: completed: 4 cycles');
   });
 });
+
+describe('the building line', () => {
+  it('shows the step of the build under way and the time since it began', async () => {
+    const { ProgressDisplay } = await import('../../src/output/progress.js');
+    let shown = '';
+    const stream = { write: (text: string) => { shown += text; return true; } } as unknown as NodeJS.WriteStream;
+    const display = new ProgressDisplay(stream);
+    const shows = async (text: string) => {
+      for (let waited = 0; !shown.includes(text) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    let step = { step: 'nodes', done: 500, total: 1000 };
+    display.building(1000, () => step);
+    await shows('nodes 50%');
+    step = { step: 'protocols.cyclon.init', done: 0, total: 0 };
+    await shows('protocols.cyclon.init');
+    display.stop();
+    expect(shown.startsWith('building 1,000 nodes...')).toBe(true);
+    expect(shown).toMatch(/\r\x1b\[2Kbuilding 1,000 nodes\.\.\. nodes 50%, \ds/);
+    expect(shown).toMatch(/\r\x1b\[2Kbuilding 1,000 nodes\.\.\. protocols\.cyclon\.init, \ds/);
+    expect(shown.endsWith('\n')).toBe(true);
+  });
+
+  it('gets the steps from the simulation thread while it builds', async () => {
+    const { superviseRun } = await import(new URL('../../dist/supervise.js', import.meta.url).href) as typeof import('../../src/supervise.js');
+    const file = scenarioFile({ ...cyclon, size: 300_000, cycles: 1 });
+    const steps = new Set<string>();
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await superviseRun({ task: { run: file }, out: join(tempDir(), 'out'), graceSeconds: 5 }, {
+      onPhase: (event) => {
+        clearInterval(timer);
+        if (event.phase === 'building') timer = setInterval(() => { const step = event.setup(); if (step) steps.add(step.step); }, 2);
+      },
+    });
+    clearInterval(timer);
+    expect(outcome.kind).toBe('ended');
+    expect(steps.size).toBeGreaterThan(0);
+    for (const step of steps) expect(['nodes', 'protocols.cyclon', 'protocols.cyclon.init']).toContain(step);
+  });
+});
