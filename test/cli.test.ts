@@ -52,7 +52,7 @@ describe('pcsim command line, on bad input', () => {
 
   it('rejects an unknown key', () => {
     const path = file('unknown-key.yaml', good.replace('shuffle: 3', 'shufle: 3'));
-    expectOneLineError(pcsim('run', path, '--out', join(dir, 'out')), path, 'protocols.cyclon.shufle: unknown key (expected one of: type, cache, shuffle, init, join)');
+    expectOneLineError(pcsim('run', path, '--out', join(dir, 'out')), path, 'protocols.cyclon.shufle: unknown key (expected one of: type, cache, shuffle, init, join, ageing, duplicates)');
   });
 
   it('rejects an unknown top-level key', () => {
@@ -103,7 +103,7 @@ describe('pcsim command line, on bad input', () => {
 
   it('rejects an unknown command, suggesting the one meant', () => {
     expectOneLineError(pcsim('valdate', 'x.yaml'), 'unknown command "valdate" (did you mean validate?)');
-    expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, resume, validate, list, schema, plan, sweep, merge, plot)');
+    expectOneLineError(pcsim('frobnicate'), 'unknown command "frobnicate" (expected run, resume, validate, list, schema, plan, sweep, merge, plot, check, diff)');
   });
 
   it('rejects a --checkpoint-every that is not a whole number of cycles from 1 to 2^50, as the library does', () => {
