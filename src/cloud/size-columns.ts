@@ -14,41 +14,41 @@ const mergedMass = new Float64Array(2 * WIDTH);
 const sorted = new Float64Array(WIDTH);
 
 /**
- * Averages the columns at ids/mass[base..base+WIDTH) with those at otherIds[idsAt..] and otherMass[massAt..]
- * (ids -1: empty; ids ascending), writing the result over the first.
+ * Averages the columns at ids[idsBase..idsBase+WIDTH) and mass[massBase..] with those at otherIds[idsAt..] and
+ * otherMass[massAt..] (ids -1: empty; ids ascending), writing the result over the first.
  */
-export function mergeColumns(ids: Int32Array, mass: Float64Array, base: number, otherIds: ArrayLike<number>, idsAt: number, otherMass: ArrayLike<number>, massAt: number): void {
+export function mergeColumns(ids: Int32Array, idsBase: number, mass: Float64Array, massBase: number, otherIds: ArrayLike<number>, idsAt: number, otherMass: ArrayLike<number>, massAt: number): void {
   let i = 0, j = 0, n = 0;
   while (i < WIDTH || j < WIDTH) {
-    const a = i < WIDTH ? ids[base + i] : -1;
+    const a = i < WIDTH ? ids[idsBase + i] : -1;
     const b = j < WIDTH ? otherIds[idsAt + j] : -1;
     if (a < 0 && b < 0) break;
-    if (b < 0 || (a >= 0 && a < b)) { mergedIds[n] = a; mergedMass[n++] = mass[base + i++] / 2; }
+    if (b < 0 || (a >= 0 && a < b)) { mergedIds[n] = a; mergedMass[n++] = mass[massBase + i++] / 2; }
     else if (a < 0 || b < a) { mergedIds[n] = b; mergedMass[n++] = otherMass[massAt + j++] / 2; }
-    else { mergedIds[n] = a; mergedMass[n++] = (mass[base + i++] + otherMass[massAt + j++]) / 2; }
+    else { mergedIds[n] = a; mergedMass[n++] = (mass[massBase + i++] + otherMass[massAt + j++]) / 2; }
   }
   for (let k = 0; k < WIDTH; k++) {
-    ids[base + k] = k < n ? mergedIds[k] : -1;
-    mass[base + k] = k < n ? mergedMass[k] : 0;
+    ids[idsBase + k] = k < n ? mergedIds[k] : -1;
+    mass[massBase + k] = k < n ? mergedMass[k] : 0;
   }
 }
 
 /** Adds a departed node's mass (its last known columns) to a node's own: what the ring's repair returns to the count. */
-export function absorbColumns(ids: Int32Array, mass: Float64Array, base: number, otherIds: ArrayLike<number>, idsAt: number, otherMass: ArrayLike<number>, massAt: number): void {
+export function absorbColumns(ids: Int32Array, idsBase: number, mass: Float64Array, massBase: number, otherIds: ArrayLike<number>, idsAt: number, otherMass: ArrayLike<number>, massAt: number): void {
   // Twice the average of (own, other) is their sum, for the instances kept.
-  mergeColumns(ids, mass, base, otherIds, idsAt, otherMass, massAt);
-  for (let k = 0; k < WIDTH; k++) mass[base + k] *= 2;
+  mergeColumns(ids, idsBase, mass, massBase, otherIds, idsAt, otherMass, massAt);
+  for (let k = 0; k < WIDTH; k++) mass[massBase + k] *= 2;
 }
 
 /** The number of instances, and the lowest and highest of their estimates, behind the last estimateFrom. */
 export const estimateRange = { instances: 0, low: NaN, high: NaN };
 
 /** The median over the instances held of weight/mass (push-sum's ratio); NaN if none (estimateRange then holds the extremes). */
-export function estimateFrom(ids: Int32Array, mass: Float64Array, base: number, weight: number): number {
+export function estimateFrom(ids: Int32Array, idsBase: number, mass: Float64Array, massBase: number, weight: number): number {
   let known = 0;
   for (let k = 0; k < WIDTH; k++) {
-    const x = mass[base + k];
-    if (ids[base + k] < 0 || !(x > 0)) continue;
+    const x = mass[massBase + k];
+    if (ids[idsBase + k] < 0 || !(x > 0)) continue;
     let at = known++;
     const inverse = weight / x;
     while (at > 0 && sorted[at - 1] > inverse) { sorted[at] = sorted[at - 1]; at--; }

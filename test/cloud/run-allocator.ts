@@ -1,4 +1,4 @@
-import type { Simulation } from '../../src/engine/simulation.js';
+import type { MetricSink, Simulation } from '../../src/engine/simulation.js';
 import { qualifies } from '../../src/cloud/allocator.js';
 import { isAllocator } from '../../src/cloud/subcloud-protocol.js';
 import type { Allocator } from '../../src/cloud/allocator.js';
@@ -11,24 +11,19 @@ export function allocatorOf(simulation: Simulation, name: string): Allocator {
 }
 
 /**
- * What is wrong now, one line each: nodes claimed by two requests, or by a request they
- * do not serve at two observations in a row (`stale`: such claims seen at the previous
- * one, updated; a claimer learns at its next ping, once a cycle, that a node it counts
- * has left its subcloud); members not meeting their constraints; sizes that disagree
- * with the owners.
+ * What is wrong now, one line each (what the `subclouds` observer counts as
+ * double_assigned and constraint_violations, exactly, with no allowance for
+ * transients): live nodes claimed by a request they do not serve, or by two requests;
+ * members not meeting their constraints; sizes that disagree with the owners.
  */
-export function problems(simulation: Simulation, allocator: Allocator, stale = new Set<string>()): string[] {
+export function problems(simulation: Simulation, allocator: Allocator): string[] {
   const { store } = simulation;
   const { owner, size } = allocator.assignments;
   const found: string[] = [];
   const claimedBy = new Map<number, number>();
-  const staleNow = new Set<string>();
   allocator.forEachClaim?.((slot, request) => {
-    if (owner[slot] !== request) {
-      const key = `${store.idOf[slot]}:${request}`;
-      if (stale.has(key)) found.push(`slot ${slot} claimed by request ${request} for two observations, serves ${owner[slot]}`);
-      staleNow.add(key);
-    }
+    if (store.alive[slot] === 0) return;
+    if (owner[slot] !== request) found.push(`slot ${slot} claimed by request ${request}, serves ${owner[slot]}`);
     const earlier = claimedBy.get(slot);
     if (earlier !== undefined && earlier !== request) found.push(`slot ${slot} claimed by requests ${earlier} and ${request}`);
     claimedBy.set(slot, request);
@@ -42,18 +37,14 @@ export function problems(simulation: Simulation, allocator: Allocator, stale = n
     if (!qualifies(store, allocator.requests[r], slot)) found.push(`slot ${slot} serves request ${r} without meeting ${allocator.requests[r].where.map((c) => c.text).join(', ')}`);
   }
   for (let r = 0; r < counted.length; r++) if (counted[r] !== size[r]) found.push(`request ${r}: ${size[r]} members counted, ${counted[r]} live nodes serve it`);
-  stale.clear();
-  for (const key of staleNow) stale.add(key);
   return found;
 }
 
-/** Runs to the end, calling `after` after every cycle (period); returns the first problems found, if any. */
-export function runChecking(simulation: Simulation, allocator: Allocator, after?: (cycle: number) => void): string[] {
-  const sink = () => {};
-  const stale = new Set<string>();
+/** Runs to the end, calling `after` after every cycle (period), observers' values to `sink`; returns the first problems found, if any. */
+export function runChecking(simulation: Simulation, allocator: Allocator, after?: (cycle: number) => void, sink: MetricSink = () => {}): string[] {
   while (!simulation.done) {
     simulation.advance(sink);
-    const found = problems(simulation, allocator, stale);
+    const found = problems(simulation, allocator);
     if (found.length > 0) return found.slice(0, 5).map((line) => `after cycle ${simulation.clock.cycle}: ${line}`);
     after?.(simulation.clock.cycle);
   }
