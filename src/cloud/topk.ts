@@ -17,8 +17,8 @@ const params = z.strictObject({
 });
 export type TopkParams = z.infer<typeof params>;
 
-/** Exchanges stepAll overlaps. */
-const BATCH = 16;
+/** Exchanges whose memory loads stepAll overlaps (their lists: 2 x 64 x 4 cache lines for k = 10). */
+const BATCH = 64;
 
 /** Event engine message kinds. */
 const REQUEST = 0, REPLY = 1;
@@ -60,6 +60,11 @@ const ENTRY_BYTES = 20;
  * costs O(k + spare) and allocates nothing: both lists are sorted, and a node's value
  * is fixed for its lifetime, so the two entries of one id meet side by side.
  *
+ * Layout, for speed at 10^6 nodes, where each list read is a cache miss (and a TLB
+ * miss): a node's list is one record of `width` numbers starting a cache line (256
+ * bytes, four lines, for 10 entries): the count, the ids, the (value, stamp) pairs,
+ * and last the node's own value (read at each refresh, so kept with the list).
+ *
  * Parameters: `attribute` (declared), `k` (default 10), `order` (highest | lowest,
  * default highest), `sampler` (a neighbour source; default the first), `spare` (entries
  * kept beyond k, default 0: with some, the next best is already known when a top node's
@@ -74,22 +79,24 @@ export class Topk implements Protocol, BatchedStep {
   /** +1 for highest, -1 for lowest: a value's rank key is sign * value. */
   readonly sign: number;
   /**
-   * The lists, one record of `width` numbers per slot at slot * width: the entry count,
-   * then the entries best first, each (id, value, timestamp). A message carries a list
-   * in the same layout, so copying one is copying a record.
+   * The lists, one record of `width` numbers per slot (a multiple of 8: whole cache
+   * lines) at slot * width: the entry count, then `length` ids, then `length` (value,
+   * timestamp) pairs, best first, and at width - 1 the node's own value.
    */
-  readonly lists: Float64Array;
-  readonly width: number;
+  private readonly lists: Float64Array;
+  private readonly width: number;
+  /** Offset of the pairs in a record. */
+  private readonly pairsAt: number;
   private peers!: Linkable;
   private readonly random: Random;
   /** Expiry in engine time units (cycles, or ms in the event engine). */
   private readonly lifetime: number;
   /** Event engine: one record per message in flight, laid out as a list. */
   private readonly payloads?: SlabPool<Float64Array>;
-  /** Scratch for one merge's result. */
+  /** Scratch for one merge's result, laid out as a list. */
   private readonly merged: Float64Array;
-  /** Scratch: a list as it was before a merge (the reply), or the node's own entry alone. */
-  private readonly scratchList: Float64Array;
+  /** Scratch: the node's own entry alone, as a list. */
+  private readonly own: Float64Array;
   /** stepAll: the peers (slots, -1 for none) of the current batch of initiators. */
   private readonly batchPeer = new Int32Array(BATCH);
   /** Sum of early-loaded values; kept so those loads are not optimised away. */
@@ -99,14 +106,15 @@ export class Topk implements Protocol, BatchedStep {
     const { store } = ctx;
     this.k = p.k;
     this.length = p.k + p.spare;
-    this.width = 1 + 3 * this.length;
+    this.pairsAt = 1 + this.length;
+    this.width = Math.ceil((2 + 3 * this.length) / 8) * 8;
     this.attribute = declaredAttribute(store, p.attribute, `protocols.${ctx.name}.attribute`);
     this.sign = p.order === 'highest' ? 1 : -1;
-    this.lists = ctx.state.array('lists', new Float64Array(store.capacity * this.width));
+    this.lists = ctx.state.array('lists', lineAlignedFloat64Array(store.capacity * this.width));
     this.random = ctx.random;
     this.lifetime = p.expiry * (ctx.engine === 'event' ? ctx.transport!.period : 1);
     this.merged = new Float64Array(this.width);
-    this.scratchList = new Float64Array(this.width);
+    this.own = new Float64Array(this.width);
     if (ctx.engine === 'event') this.payloads = ctx.state.pool('messages', this.width, (n) => new Float64Array(n));
   }
 
@@ -124,15 +132,15 @@ export class Topk implements Protocol, BatchedStep {
 
   /** The i-th best entry of slot's list: its id, value, timestamp. */
   entryId(slot: number, i: number): number {
-    return this.lists[slot * this.width + 1 + 3 * i];
+    return this.lists[slot * this.width + 1 + i];
   }
 
   entryValue(slot: number, i: number): number {
-    return this.lists[slot * this.width + 2 + 3 * i];
+    return this.lists[slot * this.width + this.pairsAt + 2 * i];
   }
 
   entryStamp(slot: number, i: number): number {
-    return this.lists[slot * this.width + 3 + 3 * i];
+    return this.lists[slot * this.width + this.pairsAt + 2 * i + 1];
   }
 
   /** How many entries the node's estimate has: its first min(k, held) entries. */
@@ -143,7 +151,7 @@ export class Topk implements Protocol, BatchedStep {
 
   /** Id of the i-th best node in `slot`'s estimate, 0 <= i < estimateSize(slot). */
   estimateId(slot: number, i: number): number {
-    return this.lists[slot * this.width + 1 + 3 * i];
+    return this.lists[slot * this.width + 1 + i];
   }
 
   /** Whether (value a, id a) ranks before (value b, id b) in this query's order. */
@@ -155,11 +163,12 @@ export class Topk implements Protocol, BatchedStep {
   /** A fresh node knows itself only; a returning one keeps its list (stale entries expire). */
   onJoin(slot: number, returning = false): void {
     if (returning) return;
-    const at = slot * this.width;
-    this.lists[at] = 1;
-    this.lists[at + 1] = this.ctx.store.idOf[slot];
-    this.lists[at + 2] = this.attribute[slot];
-    this.lists[at + 3] = this.ctx.clock.time;
+    const lists = this.lists, at = slot * this.width, value = this.attribute[slot];
+    lists[at] = 1;
+    lists[at + 1] = this.ctx.store.idOf[slot];
+    lists[at + this.pairsAt] = value;
+    lists[at + this.pairsAt + 1] = this.ctx.clock.time;
+    lists[at + this.width - 1] = value;
   }
 
   step(slot: number): void {
@@ -168,23 +177,28 @@ export class Topk implements Protocol, BatchedStep {
   }
 
   /**
-   * The same as step(order[i]) for each i, in batches of 16 whose memory loads overlap:
-   * first each initiator's list and its peer draw (the draws, from the sampler's state
-   * and this stream, are the ones step() makes, in the same order: no exchange changes
-   * them), then the peers' lists, then the exchanges in order. At 10^6 nodes each list
-   * read is a cache miss; JavaScript has no prefetch instruction, an early load folded
-   * into a kept sum is the nearest thing.
+   * The same as step(order[i]) for each i, in batches of 64 whose memory loads overlap:
+   * first each initiator's list, id and value are read, then the peers are drawn (the
+   * draws, from the sampler's state and this stream, are the ones step() makes, in the
+   * same order: no exchange changes them) and their lists read, then the exchanges run
+   * in order, on lists already in cache. At 10^6 nodes each list read is a cache miss;
+   * JavaScript has no prefetch instruction, an early load folded into a kept sum is the
+   * nearest thing.
    */
   stepAll(order: Int32Array, from: number, to: number): void {
-    const lists = this.lists, width = this.width, batchPeer = this.batchPeer;
+    const { batchPeer } = this;
+    const idOf = this.ctx.store.idOf;
     let sink = 0;
     for (let start = from; start < to; start += BATCH) {
       const end = Math.min(start + BATCH, to);
-      for (let i = start; i < end; i++) sink += lists[order[i] * width];
       for (let i = start; i < end; i++) {
-        const q = this.drawPeer(order[i]);
-        batchPeer[i - start] = q;
-        if (q >= 0) sink += lists[q * width] + lists[q * width + width - 1];
+        const slot = order[i];
+        sink += this.touch(slot) + idOf[slot];
+      }
+      for (let i = start; i < end; i++) batchPeer[i - start] = this.drawPeer(order[i]);
+      for (let i = start; i < end; i++) {
+        const q = batchPeer[i - start];
+        if (q >= 0) sink += this.touch(q);
       }
       for (let i = start; i < end; i++) {
         this.refreshOwn(order[i]);
@@ -192,6 +206,14 @@ export class Topk implements Protocol, BatchedStep {
       }
     }
     this.prefetchSink += sink;
+  }
+
+  /** Reads one number in each cache line of slot's record (an early load). */
+  private touch(slot: number): number {
+    const lists = this.lists, at = slot * this.width, end = at + this.width;
+    let sum = 0;
+    for (let e = at; e < end; e += 8) sum += lists[e];
+    return sum;
   }
 
   /** The slot of a peer drawn from the sampler that `slot` can reach now, or -1. */
@@ -205,10 +227,12 @@ export class Topk implements Protocol, BatchedStep {
   /** Atomic push-pull between `slot` and peer q (none if -1): both keep the best of the union. */
   private exchange(slot: number, q: number): void {
     if (q < 0) return;
-    const lists = this.lists, width = this.width, a = slot * width, b = q * width;
+    const { lists, width } = this;
+    const a = slot * width, b = q * width;
     if (this.sameIds(a, b)) return;
-    this.mergeInto(lists, a, lists, b);
-    copyList(lists, a, lists, b);
+    this.merge(lists, a, lists, b);
+    copyList(this.merged, 0, lists, a, this.pairsAt);
+    copyList(this.merged, 0, lists, b, this.pairsAt);
   }
 
   /**
@@ -217,16 +241,17 @@ export class Topk implements Protocol, BatchedStep {
    * entry has expired (false: merge).
    */
   private sameIds(a: number, b: number): boolean {
-    const lists = this.lists, n = lists[a];
+    const lists = this.lists;
+    const n = lists[a];
     if (lists[b] !== n) return false;
-    const end = 1 + 3 * n;
-    for (let e = 1; e < end; e += 3) if (lists[a + e] !== lists[b + e]) return false;
+    for (let e = 1; e <= n; e++) if (lists[a + e] !== lists[b + e]) return false;
     const oldest = this.ctx.clock.time - this.lifetime;
-    for (let e = 3; e < end; e += 3) {
+    const first = this.pairsAt + 1, end = this.pairsAt + 2 * n;
+    for (let e = first; e < end; e += 2) {
       const sa = lists[a + e], sb = lists[b + e];
       if ((sa > sb ? sa : sb) < oldest) return false;
     }
-    for (let e = 3; e < end; e += 3) {
+    for (let e = first; e < end; e += 2) {
       const sa = lists[a + e], sb = lists[b + e];
       if (sa > sb) lists[b + e] = sa;
       else lists[a + e] = sb;
@@ -241,7 +266,7 @@ export class Topk implements Protocol, BatchedStep {
     if (id < 0 || id === this.ctx.store.idOf[slot]) return;
     const pool = this.payloads!;
     const record = pool.allocate();
-    copyList(this.lists, slot * this.width, pool.data, record * pool.width);
+    copyList(this.lists, slot * this.width, pool.data, record * pool.width, this.pairsAt);
     if (!this.ctx.transport!.send(slot, id, REQUEST, record, wireBytes(this.held(slot)))) pool.release(record);
   }
 
@@ -250,14 +275,15 @@ export class Topk implements Protocol, BatchedStep {
     const base = payload * pool.width;
     const at = slot * this.width;
     if (kind === REQUEST) {
-      // Answer with the list as it was, then merge what came.
-      const before = this.scratchList;
-      copyList(this.lists, at, before, 0);
-      this.mergeInto(this.lists, at, pool.data, base);
-      copyList(before, 0, pool.data, base);
-      if (this.ctx.transport!.send(slot, from, REPLY, payload, wireBytes(before[0]))) return;
+      // Answer with the list as it was, then keep the merge.
+      const held = this.held(slot);
+      this.merge(this.lists, at, pool.data, base);
+      copyList(this.lists, at, pool.data, base, this.pairsAt);
+      copyList(this.merged, 0, this.lists, at, this.pairsAt);
+      if (this.ctx.transport!.send(slot, from, REPLY, payload, wireBytes(held))) return;
     } else if (kind === REPLY) {
-      this.mergeInto(this.lists, at, pool.data, base);
+      this.merge(this.lists, at, pool.data, base);
+      copyList(this.merged, 0, this.lists, at, this.pairsAt);
     }
     pool.release(payload);
   }
@@ -268,82 +294,110 @@ export class Topk implements Protocol, BatchedStep {
 
   /** The node's own entry, stamped now, merged into its list (which also drops expired entries). */
   private refreshOwn(slot: number): void {
-    const lists = this.lists, at = slot * this.width, n = lists[at];
-    const id = this.ctx.store.idOf[slot], value = this.attribute[slot], now = this.ctx.clock.time;
-    const last = at + 1 + 3 * (n - 1);
-    if (n === this.length && lists[last] !== id && !this.ranksBefore(value, id, lists[last + 1], lists[last])) {
+    const { lists, length, pairsAt } = this;
+    const at = slot * this.width, p = at + pairsAt, n = lists[at];
+    const id = this.ctx.store.idOf[slot], value = lists[at + this.width - 1], now = this.ctx.clock.time;
+    if (n === length && lists[at + n] !== id && !this.ranksBefore(value, id, lists[p + 2 * n - 2], lists[at + n])) {
       // Most nodes: a full list that the node does not make (it ranks below the last
       // entry, which is not itself). Drop expired entries; the node, ranked below every
       // one left, then takes the room at the end.
       const oldest = now - this.lifetime;
-      let w = at + 1;
-      for (let r = at + 1; r <= last; r += 3) {
-        if (lists[r + 2] < oldest) continue;
-        if (w !== r) { lists[w] = lists[r]; lists[w + 1] = lists[r + 1]; lists[w + 2] = lists[r + 2]; }
-        w += 3;
+      let w = 0;
+      for (let r = 0; r < n; r++) {
+        if (lists[p + 2 * r + 1] < oldest) continue;
+        if (w !== r) {
+          lists[at + 1 + w] = lists[at + 1 + r];
+          lists[p + 2 * w] = lists[p + 2 * r];
+          lists[p + 2 * w + 1] = lists[p + 2 * r + 1];
+        }
+        w++;
       }
-      if (w <= last) {
-        lists[w] = id; lists[w + 1] = value; lists[w + 2] = now;
-        lists[at] = (w - at + 2) / 3;
+      if (w < n) {
+        lists[at + 1 + w] = id;
+        lists[p + 2 * w] = value;
+        lists[p + 2 * w + 1] = now;
+        lists[at] = w + 1;
       }
       return;
     }
-    const own = this.scratchList;
+    const own = this.own;
     own[0] = 1;
     own[1] = id;
-    own[2] = value;
-    own[3] = now;
-    this.mergeInto(lists, at, own, 0);
+    own[pairsAt] = value;
+    own[pairsAt + 1] = now;
+    this.merge(lists, at, own, 0);
+    copyList(this.merged, 0, lists, at, pairsAt);
   }
 
   /**
-   * The list at a[at...] becomes the best `length` entries of its union with the list
-   * at b[from...]: an id once, with the fresher stamp; expired entries dropped. Both are
+   * The best `length` entries of the union of the lists at a[at...] and b[bt...], into
+   * `merged`: an id once, with the fresher stamp; expired entries dropped. Both are
    * sorted, so one pass; an id's two entries (same value) meet side by side.
    */
-  private mergeInto(a: Float64Array, at: number, b: Float64Array, from: number): void {
-    const length = this.length, sign = this.sign, out = this.merged;
+  private merge(a: Float64Array, at: number, b: Float64Array, bt: number): void {
+    const length = this.length, sign = this.sign, out = this.merged, pairsAt = this.pairsAt;
     const oldest = this.ctx.clock.time - this.lifetime;
-    const aEnd = at + 1 + 3 * a[at], bEnd = from + 1 + 3 * b[from];
-    let i = at + 1, j = from + 1, o = 1;
-    const outEnd = 1 + 3 * length;
-    while (o < outEnd && (i < aEnd || j < bEnd)) {
-      let source: Float64Array, e: number, stamp: number;
-      if (j >= bEnd) {
-        source = a; e = i; stamp = a[i + 2]; i += 3;
-      } else if (i >= aEnd) {
-        source = b; e = j; stamp = b[j + 2]; j += 3;
+    const na = a[at], nb = b[bt], pa = at + pairsAt, pb = bt + pairsAt;
+    let i = 0, j = 0, o = 0;
+    // While both lists have entries; then whichever has some left.
+    while (o < length && i < na && j < nb) {
+      const idA = a[at + 1 + i], idB = b[bt + 1 + j];
+      let id: number, value: number, stamp: number;
+      if (idA === idB) {
+        // The same node on both sides: once, with the fresher stamp.
+        const sa = a[pa + 2 * i + 1], sb = b[pb + 2 * j + 1];
+        id = idA; value = a[pa + 2 * i]; stamp = sa > sb ? sa : sb;
+        i++; j++;
       } else {
-        const idA = a[i], idB = b[j];
-        if (idA === idB) {
-          // The same node on both sides: once, with the fresher stamp.
-          const sa = a[i + 2], sb = b[j + 2];
-          source = a; e = i; stamp = sa > sb ? sa : sb;
-          i += 3; j += 3;
+        const valueA = a[pa + 2 * i], valueB = b[pb + 2 * j];
+        const keyA = sign * valueA, keyB = sign * valueB;
+        if (keyA > keyB || (keyA === keyB && idA < idB)) {
+          id = idA; value = valueA; stamp = a[pa + 2 * i + 1]; i++;
         } else {
-          const keyA = sign * a[i + 1], keyB = sign * b[j + 1];
-          if (keyA > keyB || (keyA === keyB && idA < idB)) {
-            source = a; e = i; stamp = a[i + 2]; i += 3;
-          } else {
-            source = b; e = j; stamp = b[j + 2]; j += 3;
-          }
+          id = idB; value = valueB; stamp = b[pb + 2 * j + 1]; j++;
         }
       }
       if (stamp < oldest) continue;
-      out[o] = source[e];
-      out[o + 1] = source[e + 1];
-      out[o + 2] = stamp;
-      o += 3;
+      out[1 + o] = id;
+      out[pairsAt + 2 * o] = value;
+      out[pairsAt + 2 * o + 1] = stamp;
+      o++;
     }
-    out[0] = (o - 1) / 3;
-    copyList(out, 0, a, at);
+    for (; o < length && i < na; i++) {
+      const stamp = a[pa + 2 * i + 1];
+      if (stamp < oldest) continue;
+      out[1 + o] = a[at + 1 + i];
+      out[pairsAt + 2 * o] = a[pa + 2 * i];
+      out[pairsAt + 2 * o + 1] = stamp;
+      o++;
+    }
+    for (; o < length && j < nb; j++) {
+      const stamp = b[pb + 2 * j + 1];
+      if (stamp < oldest) continue;
+      out[1 + o] = b[bt + 1 + j];
+      out[pairsAt + 2 * o] = b[pb + 2 * j];
+      out[pairsAt + 2 * o + 1] = stamp;
+      o++;
+    }
+    out[0] = o;
   }
 }
 
-/** Copies the list at from[fromAt...] (count, then entries) to to[toAt...]. */
-function copyList(from: Float64Array, fromAt: number, to: Float64Array, toAt: number): void {
-  const end = 1 + 3 * from[fromAt];
-  for (let i = 0; i < end; i++) to[toAt + i] = from[fromAt + i];
+/** Copies the list at from[fromAt...] (its count, ids and pairs) to to[toAt...]; pairs start at pairsAt in both. */
+function copyList(from: Float64Array, fromAt: number, to: Float64Array, toAt: number, pairsAt: number): void {
+  const n = from[fromAt];
+  for (let e = 0; e <= n; e++) to[toAt + e] = from[fromAt + e];
+  const end = pairsAt + 2 * n;
+  for (let e = pairsAt; e < end; e++) to[toAt + e] = from[fromAt + e];
+}
+
+/**
+ * A Float64Array whose element 0 starts a cache line (best effort; see line-aligned.ts:
+ * a view from byte 48 of a slightly larger buffer), so that each list's record spans
+ * whole lines.
+ */
+function lineAlignedFloat64Array(length: number): Float64Array {
+  return new Float64Array(new ArrayBuffer(48 + 8 * length), 48, length);
 }
 
 /** Bytes a list of n entries takes on the wire: its count, then the entries. */

@@ -79,7 +79,6 @@ class SubcloudsObserver implements ObserverInstance {
   private readonly violations: Int32Array;
   private readonly qualifying: Int32Array;
   private readonly needed: Uint8Array;
-  private live = new Int32Array(0);
   private claimed = new Uint8Array(0);
 
   constructor(private readonly ctx: Context, p: SubcloudsParams) {
@@ -139,18 +138,29 @@ class SubcloudsObserver implements ObserverInstance {
     const count = requests.length;
     const active = (r: number) => requests[r].at <= t && t < requests[r].until;
 
-    // One pass over the live nodes for members and violations, then one per constraint set in use.
+    // One pass over the slots, in memory order (the live list's order is scattered):
+    // members, violations, and the qualifying nodes of each constraint set in use.
     const { members, violations, qualifying, needed, groupOf, groups } = this;
     members.fill(0);
     violations.fill(0);
     qualifying.fill(0);
     needed.fill(0);
-    if (this.live.length !== store.capacity) this.live = new Int32Array(store.capacity);
-    const live = this.live;
-    const n = store.copyLiveSlots(live);
+    for (let r = 0; r < count; r++) if (active(r)) needed[groupOf[r]] = 1;
+    const counted: ConstraintSet[] = [], countedIndex: number[] = [];
+    for (let g = 0; g < groups.length; g++) {
+      if (needed[g] === 0 || groups[g].never) continue;
+      if (groups[g].unconstrained) qualifying[g] = store.size;
+      else {
+        counted.push(groups[g]);
+        countedIndex.push(g);
+      }
+    }
+    const counts = new Int32Array(counted.length);
+    const alive = store.alive;
+    const n = store.size;
     let free = 0, stray = 0;
-    for (let i = 0; i < n; i++) {
-      const slot = live[i];
+    for (let slot = 0, end = store.capacity; slot < end; slot++) {
+      if (alive[slot] === 0) continue;
       const r = owner[slot];
       if (r < 0) free++;
       else if (r >= count) stray++;
@@ -158,9 +168,9 @@ class SubcloudsObserver implements ObserverInstance {
         members[r]++;
         if (!groups[groupOf[r]].test(slot)) violations[r]++;
       }
+      for (let c = 0; c < counted.length; c++) if (counted[c].test(slot)) counts[c]++;
     }
-    for (let r = 0; r < count; r++) if (active(r)) needed[groupOf[r]] = 1;
-    for (let g = 0; g < groups.length; g++) if (needed[g] === 1) qualifying[g] = groups[g].count(live, n);
+    for (let c = 0; c < counted.length; c++) qualifying[countedIndex[c]] = counts[c];
 
     let doubles = stray + this.conflictingClaims();
     let violated = 0;
@@ -310,7 +320,10 @@ class ConstraintSet {
   private readonly lo: Float64Array;
   private readonly hi: Float64Array;
   private readonly others: { readonly column: Float64Array; readonly constraint: Constraint }[] = [];
-  private readonly never: boolean;
+  /** No node meets it (a constraint on an attribute the scenario lacks). */
+  readonly never: boolean;
+  /** Every node meets it (no constraint). */
+  readonly unconstrained: boolean;
 
   constructor(where: readonly Constraint[], attributes: ReadonlyMap<string, Float64Array>) {
     const lo: number[] = [], hi: number[] = [];
@@ -328,6 +341,7 @@ class ConstraintSet {
       }
     }
     this.never = never;
+    this.unconstrained = !never && where.length === 0;
     this.lo = Float64Array.from(lo);
     this.hi = Float64Array.from(hi);
   }
@@ -342,24 +356,6 @@ class ConstraintSet {
     }
     for (let j = 0; j < others.length; j++) if (!meets(others[j].constraint, others[j].column[slot])) return false;
     return true;
-  }
-
-  /** How many of the slots live[0..n) meet every constraint. */
-  count(live: Int32Array, n: number): number {
-    if (this.never) return 0;
-    if (this.columns.length === 1 && this.others.length === 0) {
-      const column = this.columns[0], lo = this.lo[0], hi = this.hi[0];
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        const x = column[live[i]];
-        if (x >= lo && x <= hi) k++;
-      }
-      return k;
-    }
-    if (this.columns.length === 0 && this.others.length === 0) return n;
-    let k = 0;
-    for (let i = 0; i < n; i++) if (this.test(live[i])) k++;
-    return k;
   }
 }
 

@@ -3,6 +3,9 @@ import { Topk } from '../cloud/topk.js';
 import { ScenarioError } from '../engine/errors.js';
 import { defineObserver, type Context, type ObserverInstance } from '../engine/protocol.js';
 
+/** 2^32 / golden ratio: Fibonacci hashing of ids. */
+const FIBONACCI = 0x9e3779b9 | 0;
+
 const params = z.strictObject({
   protocol: z.string().describe('the topk instance to measure'),
 });
@@ -20,8 +23,11 @@ class TopkObserver implements ObserverInstance {
   private readonly topk: Topk;
   /** The true top-k, best first: slots, kept sorted while scanning. */
   private readonly best: Int32Array;
-  /** slot -> 1 if in the true top-k (cleared after each observation). */
-  private inTop = new Uint8Array(0);
+  /** The true top-k's ids, as an open-addressing set (-1: empty), 2^bits buckets. */
+  private readonly topIds: Int32Array;
+  private readonly bits: number;
+  /** slot -> how many of the true top-k its estimate holds (scratch). */
+  private hits = new Uint16Array(0);
 
   constructor(private readonly ctx: Context, p: TopkObserverParams) {
     const instance = ctx.protocol(p.protocol);
@@ -30,29 +36,62 @@ class TopkObserver implements ObserverInstance {
     }
     this.topk = instance;
     this.best = new Int32Array(instance.k);
+    this.bits = Math.ceil(Math.log2(4 * instance.k));
+    this.topIds = new Int32Array(1 << this.bits);
   }
 
+  /**
+   * Counts, for each live node, the entries of its estimate that are in the true top-k
+   * (by id: ids are never reused, and a list holds an id once), in one pass over the
+   * slots in memory order; then sums the shares in the live nodes' order (the order of
+   * a floating-point sum is part of its result).
+   */
   observe(emit: (metric: string, value: number) => void): void {
     const { store } = this.ctx;
-    const { topk, best } = this;
-    if (this.inTop.length < store.capacity) this.inTop = new Uint8Array(store.capacity);
-    const inTop = this.inTop;
+    const { topk, best, topIds } = this;
+    if (this.hits.length < store.capacity) this.hits = new Uint16Array(store.capacity);
+    const hits = this.hits;
     const n = store.size;
     const top = this.trueTop();
-    for (let r = 0; r < top; r++) inTop[best[r]] = 1;
+    const idOf = store.idOf, shift = 32 - this.bits, mask = topIds.length - 1;
+    topIds.fill(-1);
+    for (let r = 0; r < top; r++) {
+      const id = idOf[best[r]];
+      let bucket = Math.imul(id, FIBONACCI) >>> shift;
+      while (topIds[bucket] !== -1) bucket = (bucket + 1) & mask;
+      topIds[bucket] = id;
+    }
+    const alive = store.alive;
+    for (let slot = 0, end = store.capacity; slot < end; slot++) {
+      if (alive[slot] === 0) continue;
+      const size = topk.estimateSize(slot);
+      let count = 0;
+      for (let e = 0; e < size; e++) {
+        const id = topk.estimateId(slot, e);
+        let bucket = Math.imul(id, FIBONACCI) >>> shift;
+        for (;;) {
+          const held = topIds[bucket];
+          if (held === id) {
+            count++;
+            break;
+          }
+          if (held === -1) break;
+          bucket = (bucket + 1) & mask;
+        }
+      }
+      // An exact estimate: all of the top, and nothing else.
+      hits[slot] = count === top && size === top ? count + 0x8000 : count;
+    }
     let sum = 0, exact = 0;
     for (let i = 0; i < n; i++) {
-      const slot = store.liveSlot(i);
-      const size = topk.estimateSize(slot);
-      let hits = 0;
-      for (let e = 0; e < size; e++) {
-        const holder = store.slotOf(topk.estimateId(slot, e));
-        if (holder >= 0 && inTop[holder] === 1) hits++;
+      const h = hits[store.liveSlot(i)];
+      if (h >= 0x8000) {
+        exact++;
+        sum += (h - 0x8000) / top;
+      } else {
+        sum += h / top;
       }
-      sum += hits / top;
-      if (hits === top && size === top) exact++;
     }
-    for (let r = 0; r < top; r++) inTop[best[r]] = 0;
     emit('precision', n > 0 ? sum / n : NaN);
     emit('exact_fraction', n > 0 ? exact / n : NaN);
   }
