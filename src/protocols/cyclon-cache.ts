@@ -21,8 +21,10 @@ export interface CyclonRules {
 
 export const PUBLISHED_RULES: CyclonRules = { ageing: 'initiator', duplicates: 'before-merge' };
 
-/** Whether a word read over four stamp bytes holds the first in its low byte (see oldestIndex). */
-const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Where the live nodes' ids lead: the node store (slotOf: the slot of a live id, else -1). */
+export interface LiveIds {
+  slotOf(id: number): number;
+}
 
 /** The larger of two keys below 2^30, without a branch. */
 function maxKey(a: number, b: number): number {
@@ -30,8 +32,14 @@ function maxKey(a: number, b: number): number {
   return a - (d & (d >> 31));
 }
 
+/** Whether a word read over four stamp bytes of a byte view holds the first in its low byte (see oldestIndex). */
+const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** The most bytes one typed array can span (V8 limits a typed array to 2^32 elements). */
+const LARGEST_BYTE_VIEW = 2 ** 32;
+
 /** 1 if `id` may be among the ids whose bits 0-4 and 5-9 set the two 32-bit filters (shift counts are taken mod 32). */
-function mayHold(low: number, high: number, id: number): number {
+export function mayHold(low: number, high: number, id: number): number {
   return (low >>> id) & (high >>> (id >>> 5)) & 1;
 }
 
@@ -43,7 +51,12 @@ function mayHold(low: number, high: number, id: number): number {
  *
  * Layout: one Int32 record per node slot, holding what one shuffle touches together:
  * `cache` neighbour ids, the entry count, the node's own id, then one byte per entry,
- * its stamp, and one byte for the node's clock. An entry's age is (clock + now - stamp)
+ * its stamp, and one byte for the node's clock, four to a word (byte k in bits 8 (k mod 4)
+ * up of word k / 4: the order of bytes in memory on a little-endian machine), read
+ * through a byte view of the records (stampAt); beyond what one byte view can span (2^32
+ * bytes: 33 million records of 128 bytes), through the words (WideCyclonCaches). The
+ * same protocol code serves both: a process that builds only one kind keeps its calls
+ * monomorphic. An entry's age is (clock + now - stamp)
  * mod 256, so that no entry is rewritten to age it:
  * - published ageing: the clock counts the shuffles the node initiated (mod 256) and
  *   `now` is 0. Every entry gets one older by one increment of the clock; an entry
@@ -63,12 +76,13 @@ export class CyclonCaches {
   readonly records: Int32Array;
   readonly rules: CyclonRules;
   readonly capacity: number;
-  /** The same memory seen as bytes, for the stamps. */
-  readonly stamps: Uint8Array;
-  /** Byte offset of the stamps in a record. */
-  readonly stampOffset: number;
-  /** Byte offset of the node's clock in a record, right after the stamps (see the layout above). */
-  readonly clockOffset: number;
+  /** Word offset of the stamp bytes in a record: the entries' stamps, then the node's clock (byte `cache`). */
+  readonly stampsAt: number;
+  /** The records' memory as bytes, for the stamps (empty in WideCyclonCaches), and the stamps' byte offset in a record. */
+  protected readonly stamps: Uint8Array;
+  protected readonly stampOffset: number;
+  /** Whether a record's words hold its stamp bytes in order, low byte first (see oldestIndex). */
+  private readonly stampWordsInOrder: boolean;
   /**
    * Event engine: where in a record the request in flight is kept (a node starts one
    * per period; a newer one supersedes it).
@@ -80,8 +94,6 @@ export class CyclonCaches {
    * for them or the cache is above 32. A spare word only: it never lengthens a record.
    */
   readonly positionsAt: number;
-  /** The store's id -> slot table, set by refresh. */
-  slotOfId: Int32Array;
   /** What every entry's age adds to its holder's clock: the cycle (mod 256) under clock ageing, else 0 (set by refresh). */
   now = 0;
   /** What one shuffle a node initiates adds to its clock: 1 under published ageing, else 0. */
@@ -97,7 +109,7 @@ export class CyclonCaches {
    * With `state`, the records are declared there (checkpoints save them).
    */
   constructor(
-    cache: number, capacity: number, slotOfId: Int32Array, private readonly draw: () => number,
+    cache: number, capacity: number, private readonly ids: LiveIds, private readonly draw: () => number,
     rules: CyclonRules = PUBLISHED_RULES, state?: StateDeclarations,
   ) {
     this.cache = cache;
@@ -106,28 +118,60 @@ export class CyclonCaches {
     this.heldBeforeMerge = rules.duplicates === 'before-merge';
     // The stamps and, in the byte after them, the clock.
     this.requestAt = cache + 2 + Math.ceil((cache + 1) / 4);
-    this.stride = Math.ceil((this.requestAt + REQUEST_WORDS) / 16) * 16;
+    this.stride = CyclonCaches.strideFor(cache);
     this.positionsAt = cache <= 32 && this.requestAt + REQUEST_WORDS < this.stride ? this.requestAt + REQUEST_WORDS : -1;
     this.capacity = capacity;
+    const wide = this.readsStampsByWord();
+    if (!wide && 4 * capacity * this.stride > LARGEST_BYTE_VIEW) {
+      throw new Error(`Cyclon caches of ${capacity} nodes need more than one byte view can span: use CyclonCaches.create`);
+    }
     const records = lineAlignedInt32Array(capacity * this.stride);
     for (let slot = 0; slot < capacity; slot++) records[slot * this.stride + cache + 1] = -1;
     this.records = state ? state.array('records', records) : records;
-    this.stamps = bytesOf(records);
-    this.stampOffset = 4 * (cache + 2);
-    this.clockOffset = this.stampOffset + cache;
+    this.stampsAt = cache + 2;
+    this.stampOffset = 4 * this.stampsAt;
+    this.stamps = wide ? new Uint8Array(0) : bytesOf(this.records);
+    this.stampWordsInOrder = wide || littleEndian;
     this.taken = new Uint8Array(cache);
-    this.slotOfId = slotOfId;
   }
 
-  /** What may change between sweeps or events: the id table, the cycle. */
-  refresh(slotOfId: Int32Array, cycle: number): void {
-    this.slotOfId = slotOfId;
+  /** Caches as the constructor makes them, or WideCyclonCaches when their records exceed one byte view. */
+  static create(
+    cache: number, capacity: number, ids: LiveIds, draw: () => number, rules: CyclonRules = PUBLISHED_RULES, state?: StateDeclarations,
+  ): CyclonCaches {
+    return 4 * capacity * CyclonCaches.strideFor(cache) > LARGEST_BYTE_VIEW
+      ? new WideCyclonCaches(cache, capacity, ids, draw, rules, state)
+      : new CyclonCaches(cache, capacity, ids, draw, rules, state);
+  }
+
+  /** Words per record for caches of size `cache` (see the constructor). */
+  static strideFor(cache: number): number {
+    return Math.ceil((cache + 2 + Math.ceil((cache + 1) / 4) + REQUEST_WORDS) / 16) * 16;
+  }
+
+  /** Whether the stamps are read through the words rather than a byte view (WideCyclonCaches). */
+  protected readsStampsByWord(): boolean {
+    return false;
+  }
+
+  /** What may change between sweeps or events: the cycle. */
+  refresh(cycle: number): void {
     this.now = this.tick === 1 ? 0 : cycle & 255;
+  }
+
+  /** Stamp byte k of the record at `base`: entry k's stamp, or for k = cache the node's clock. */
+  stampAt(base: number, k: number): number {
+    return this.stamps[base * 4 + this.stampOffset + k];
+  }
+
+  /** Sets stamp byte k of the record at `base` (see stampAt) to `value` mod 256. */
+  setStampAt(base: number, k: number, value: number): void {
+    this.stamps[base * 4 + this.stampOffset + k] = value; // mod 256, by the byte array
   }
 
   /** The stamp an entry of age 0 gets in the record at `base` (see the layout above). */
   private stampNow(base: number): number {
-    return (this.stamps[base * 4 + this.clockOffset] + this.now) & 255;
+    return (this.stampAt(base, this.cache) + this.now) & 255;
   }
 
   /**
@@ -136,17 +180,23 @@ export class CyclonCaches {
    * age with the cycle).
    */
   ageEntries(base: number): void {
-    this.stamps[base * 4 + this.clockOffset] += this.tick; // mod 256, by the byte array
+    this.setStampAt(base, this.cache, this.stampAt(base, this.cache) + this.tick);
   }
 
   /** Age of entry k of the record at `base`. */
   ageOf(base: number, k: number): number {
-    return (this.stampNow(base) - this.stamps[base * 4 + this.stampOffset + k]) & 255;
+    return (this.stampNow(base) - this.stampAt(base, k)) & 255;
   }
 
   /** Entry k of the record at `base` gets age 0 (a new entry: initial caches, a joining node's contacts). */
   stampNew(base: number, k: number): void {
-    this.stamps[base * 4 + this.stampOffset + k] = this.stampNow(base);
+    this.setStampAt(base, k, this.stampNow(base));
+  }
+
+  /** Entries 0..count-1 of the record at `base` get age 0 (a new cache). */
+  stampAllNew(base: number, count: number): void {
+    const stamp = this.stampNow(base);
+    for (let k = 0; k < count; k++) this.setStampAt(base, k, stamp);
   }
 
   /** An early read of each cache line of slot's record; returns their sum (see Prefetching.prefetch). */
@@ -165,11 +215,11 @@ export class CyclonCaches {
     // The largest key, age then lowest index, wins: no data-dependent branch.
     let best = 0;
     let k = 0;
-    if (littleEndian) {
+    if (this.stampWordsInOrder) {
       // Four stamps per word, turned into four ages at once by a byte-wise
       // subtraction (no borrow crosses bytes).
       const records = this.records;
-      const first = base + this.cache + 2;
+      const first = base + this.stampsAt;
       const now4 = Math.imul(now, 0x01010101);
       for (; k + 4 <= n; k += 4) {
         const word = records[first + (k >> 2)];
@@ -180,21 +230,19 @@ export class CyclonCaches {
         best = maxKey(best, ((ages >>> 16) & 0xff00) | (252 - k));
       }
     }
-    const stamps = this.stamps;
-    const stampBase = base * 4 + this.stampOffset;
-    for (; k < n; k++) best = maxKey(best, (((now - stamps[stampBase + k]) & 0xff) << 8) | (255 - k));
+    for (; k < n; k++) best = maxKey(best, (((now - this.stampAt(base, k)) & 0xff) << 8) | (255 - k));
     return n === 0 ? 0 : 255 - (best & 0xff);
   }
 
   /**
    * Slot of the live node `id`, or -1. Until churn recycles slots, ids equal slots:
-   * trying that first saves a random read of the id -> slot table, and costs nothing
+   * trying that first saves a random read of the id -> slot map, and costs nothing
    * since Q's record is read next anyway. A record's owner word names its node only
    * while that node is live (-1 otherwise: see the constructor and Cyclon.onLeave).
    */
   slotOf(id: number): number {
     if (id < this.capacity && this.records[id * this.stride + this.cache + 1] === id) return id;
-    return this.slotOfId[id];
+    return this.ids.slotOf(id);
   }
 
   /**
@@ -203,13 +251,11 @@ export class CyclonCaches {
    */
   takeOldest(pBase: number, n: number, oldest: number): number {
     const records = this.records;
-    const stamps = this.stamps;
     const index = oldest >= 0 ? oldest : this.oldestIndex(pBase, n);
     const id = records[pBase + index];
     const last = n - 1;
-    const stampBase = pBase * 4 + this.stampOffset;
     records[pBase + index] = records[pBase + last];
-    stamps[stampBase + index] = stamps[stampBase + last];
+    this.setStampAt(pBase, index, this.stampAt(pBase, last));
     records[pBase + this.cache] = last;
     return id;
   }
@@ -237,13 +283,11 @@ export class CyclonCaches {
    */
   private copyOut(base: number, positions: Int32Array, count: number, ids: Int32Array, idsAt: number, ages: Uint8Array, agesAt: number): void {
     const records = this.records;
-    const stamps = this.stamps;
-    const stampBase = base * 4 + this.stampOffset;
-    const clock = stamps[base * 4 + this.clockOffset];
+    const clock = this.stampAt(base, this.cache);
     for (let k = 0; k < count; k++) {
       const at = positions[k];
       ids[idsAt + k] = records[base + at];
-      ages[agesAt + k] = clock - stamps[stampBase + at]; // mod 256, by the byte array
+      ages[agesAt + k] = clock - this.stampAt(base, at); // mod 256, by the byte array
     }
   }
 
@@ -324,11 +368,9 @@ export class CyclonCaches {
    */
   merge(base: number, n: number, ids: Int32Array, ages: Uint8Array, count: number, sent: Int32Array, sentCount: number): number {
     const records = this.records;
-    const stamps = this.stamps;
-    const stampBase = base * 4 + this.stampOffset;
     const selfId = records[base + this.cache + 1];
     // An entry that travels as a is stored with stamp clock - a (see copyOut).
-    const clock = stamps[base * 4 + this.clockOffset];
+    const clock = this.stampAt(base, this.cache);
     // Find the incoming ids the cache holds, in one pass over it: two 32-bit filters of
     // their bits 0-4 and 5-9 let most entries through without a search. A held id
     // is replaced in `ids` by -1 - its position.
@@ -366,7 +408,7 @@ export class CyclonCaches {
       if (id < 0 || id === selfId) continue;
       if (n < this.cache) {
         records[base + n] = id;
-        stamps[stampBase + n] = clock - ages[e]; // mod 256, by the byte array
+        this.setStampAt(base, n, clock - ages[e]);
         n++;
       } else if (replaced < sentCount) {
         const index = sent[replaced++];
@@ -379,7 +421,7 @@ export class CyclonCaches {
           }
         }
         records[base + index] = id;
-        stamps[stampBase + index] = clock - ages[e];
+        this.setStampAt(base, index, clock - ages[e]);
       } else {
         break;
       }
@@ -391,5 +433,26 @@ export class CyclonCaches {
   holds(base: number, n: number, id: number): boolean {
     for (let i = 0; i < n; i++) if (this.records[base + i] === id) return true;
     return false;
+  }
+}
+
+/**
+ * Caches too large for one byte view (more than 2^32 bytes of records): the same
+ * layout, with each stamp byte read and written through its word (byte k in bits
+ * 8 (k mod 4) up of word k / 4, as a little-endian byte view has it).
+ */
+export class WideCyclonCaches extends CyclonCaches {
+  protected override readsStampsByWord(): boolean {
+    return true;
+  }
+
+  override stampAt(base: number, k: number): number {
+    return (this.records[base + this.stampsAt + (k >> 2)] >>> ((k & 3) << 3)) & 255;
+  }
+
+  override setStampAt(base: number, k: number, value: number): void {
+    const at = base + this.stampsAt + (k >> 2);
+    const shift = (k & 3) << 3;
+    this.records[at] = (this.records[at] & ~(255 << shift)) | ((value & 255) << shift);
   }
 }

@@ -57,9 +57,9 @@ export class CyclonEvents {
     if (ctx.engine === 'event') this.messages = ctx.state.pool('messages', this.messageWidth, lineAlignedInt32Array);
   }
 
-  /** What may change between events: the id table, the global cycle. */
+  /** What may change between events: the global cycle. */
   private refresh(): void {
-    this.caches.refresh(this.ctx.store.idMap(), this.ctx.clock.cycle);
+    this.caches.refresh(this.ctx.clock.cycle);
   }
 
   /**

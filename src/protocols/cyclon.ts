@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineProtocol, randomNeighbor, type Linkable, type BatchedStep, type Prefetching, type Protocol, type ProtocolContext } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
-import { CyclonCaches } from './cyclon-cache.js';
+import type { NodeStore } from '../engine/node-store.js';
+import { CyclonCaches, mayHold } from './cyclon-cache.js';
 import { CyclonEvents } from './cyclon-events.js';
 
 const params = z.strictObject({
@@ -25,6 +26,20 @@ export type CyclonParams = z.infer<typeof params>;
 const UNRESOLVED = -2;
 
 /**
+ * The live nodes' ids in the store's order, or null when the i-th live node is node i
+ * (slots are ids and none has left or moved in the live list): then no table is needed.
+ */
+function liveIdsUnlessIdentity(store: NodeStore): Int32Array | null {
+  const n = store.size;
+  let identity = store.slotsAreIds;
+  for (let i = 0; identity && i < n; i++) identity = store.liveSlot(i) === i;
+  if (identity) return null;
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = store.idOf[store.liveSlot(i)];
+  return ids;
+}
+
+/**
  * Cyclon with enhanced shuffling (Voulgaris et al. 2005), as published by default
  * (SCIENCE.md states the seven steps); `ageing` and `duplicates` select the variants
  * described in CyclonRules (cyclon-cache.ts).
@@ -45,7 +60,6 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
   private readonly caches: CyclonCaches;
   /** The event engine's form of the shuffle. */
   private readonly events: CyclonEvents;
-  private readonly order: Int32Array;
   // Scratch for one exchange, reused: no allocation on the hot path. The state that
   // lasts (the caches, the event engine's messages) is declared by CyclonCaches and CyclonEvents.
   /** Positions P and Q send from, in draw order; then the slots they overwrite first. */
@@ -69,11 +83,10 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
   constructor(private readonly ctx: ProtocolContext, p: CyclonParams) {
     this.cache = p.cache;
     this.shuffleLength = p.shuffle;
-    this.caches = new CyclonCaches(p.cache, ctx.store.capacity, ctx.store.idMap(), ctx.random.generator(), p, ctx.state);
+    this.caches = CyclonCaches.create(p.cache, ctx.store.capacity, ctx.store, ctx.random.generator(), p, ctx.state);
     this.stride = this.caches.stride;
     this.records = this.caches.records;
     this.events = new CyclonEvents(ctx, this.caches, p.shuffle);
-    this.order = new Int32Array(ctx.store.capacity);
     this.sentP = new Int32Array(p.shuffle);
     this.sentQ = new Int32Array(p.shuffle);
     this.sendIds = new Int32Array(p.shuffle);
@@ -84,30 +97,49 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     this.contacts = p.join.contacts;
   }
 
+  /**
+   * The initial caches, in one streaming pass over the records. While the i-th live
+   * node is node i in slot i (a run's start: no node has left or moved), peers are
+   * drawn as ids directly, with no read of another node's memory per entry; otherwise
+   * through a table of the live ids in the store's order. Either way the draws and the
+   * caches are those of drawing live nodes by their index in the store's order.
+   */
   init(): void {
     const { store } = this.ctx;
     const caches = this.caches;
     const records = this.records;
-    const n = store.copyLiveSlots(this.order);
+    const stride = this.stride;
+    const n = store.size;
     const c = Math.min(this.cache, n - 1);
-    const random = this.ctx.initRandom;
-    caches.refresh(store.idMap(), this.ctx.clock.cycle);
+    const draw = this.ctx.initRandom.generator();
+    caches.refresh(this.ctx.clock.cycle);
+    const ids = liveIdsUnlessIdentity(store);
     for (let i = 0; i < n; i++) {
-      const slot = this.order[i];
-      const base = slot * this.stride;
-      const self = store.idOf[slot];
+      const slot = ids === null ? i : store.liveSlot(i);
+      const self = ids === null ? i : ids[i];
+      const base = slot * stride;
       let count = 0;
       if (this.topology === 'ring') {
-        for (let k = 1; k <= c; k++) records[base + count++] = store.idOf[this.order[(i + k) % n]];
+        for (let k = 1; k <= c; k++) {
+          const next = i + k < n ? i + k : i + k - n;
+          records[base + count++] = ids === null ? next : ids[next];
+        }
       } else if (this.topology === 'star') {
-        if (i !== 0) records[base + count++] = store.idOf[this.order[0]];
+        if (i !== 0) records[base + count++] = ids === null ? 0 : ids[0];
       } else {
+        // Distinct random peers other than itself, by rejection; two bit filters of the
+        // ids taken so far spare most searches of the record.
+        let low = 0, high = 0;
         while (count < c) {
-          const id = store.idOf[this.order[random.int(n)]];
-          if (id !== self && !caches.holds(base, count, id)) records[base + count++] = id;
+          const drawn = Math.floor(draw() * n); // Random.int(n)
+          const id = ids === null ? drawn : ids[drawn];
+          if (id === self || (mayHold(low, high, id) === 1 && caches.holds(base, count, id))) continue;
+          low |= 1 << id;
+          high |= 1 << (id >>> 5);
+          records[base + count++] = id;
         }
       }
-      for (let k = 0; k < count; k++) caches.stampNew(base, k);
+      caches.stampAllNew(base, count);
       records[base + this.cache] = count;
       records[base + this.cache + 1] = self;
     }
@@ -126,7 +158,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     if (returning) return;
     let count = 0;
     const wanted = Math.min(this.contacts, this.cache, store.size - 1);
-    caches.refresh(store.idMap(), this.ctx.clock.cycle);
+    caches.refresh(this.ctx.clock.cycle);
     while (count < wanted) {
       const id = store.idOf[store.liveSlot(this.ctx.random.int(store.size))];
       if (id !== self && !caches.holds(base, count, id)) {
@@ -155,7 +187,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     const second = stride > 16 ? 16 : 0;
     const partitioned = this.partitioned;
     const contact = this.ctx.contact;
-    const slotOfId = caches.slotOfId;
+    const store = this.ctx.store;
     const c = this.cache;
     const capacity = caches.capacity;
     const contacts = this.batchQ;
@@ -179,7 +211,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
         // The contact's likely slot (see CyclonCaches.slotOf), checked by exchange; while
         // partitioned, the engine's answer, so that no early read touches a node out of reach.
         const qId = records[base + oldest];
-        contacts[i - start] = partitioned ? contact(p, qId) : qId < capacity ? qId : slotOfId[qId];
+        contacts[i - start] = partitioned ? contact(p, qId) : qId < capacity ? qId : store.slotOf(qId);
       }
       // Kept apart from the loop above: a short loop lets all the batch's misses start at once.
       for (let i = start; i < end; i++) {
@@ -210,9 +242,9 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     this.exchange(p, -1);
   }
 
-  /** What may change between sweeps: the id table, the global cycle, partitions. */
+  /** What may change between sweeps: the global cycle, partitions. */
   private refresh(): void {
-    this.caches.refresh(this.ctx.store.idMap(), this.ctx.clock.cycle);
+    this.caches.refresh(this.ctx.clock.cycle);
     this.partitioned = this.ctx.network.partitioned;
   }
 

@@ -1,27 +1,29 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Random } from '../../src/engine/random.js';
-import { CyclonCaches, PUBLISHED_RULES, REQUEST_WORDS, type CyclonRules } from '../../src/protocols/cyclon-cache.js';
+import { CyclonCaches, PUBLISHED_RULES, REQUEST_WORDS, WideCyclonCaches, type CyclonRules } from '../../src/protocols/cyclon-cache.js';
 
 const VARIANT: CyclonRules = { ageing: 'clock', duplicates: 'during-merge' };
 
+/** Which kind of caches the suite below builds: stamps through a byte view, or through the words (as beyond 2^32 bytes). */
+let Kind: typeof CyclonCaches = CyclonCaches;
+
 /** Caches of size c for `capacity` slots, at cycle `cycle`. */
-function caches(c: number, capacity = 4, cycle = 0, rules = PUBLISHED_RULES): CyclonCaches {
-  const slotOfId = new Int32Array(2 * capacity).fill(-1);
-  const result = new CyclonCaches(c, capacity, slotOfId, new Random('test', 1).generator(), rules);
-  result.refresh(slotOfId, cycle);
+function caches(c: number, capacity = 4, cycle = 0, rules = PUBLISHED_RULES, slotOfId = new Int32Array(2 * capacity).fill(-1)): CyclonCaches {
+  const result = new Kind(c, capacity, { slotOf: (id) => slotOfId[id] ?? -1 }, new Random('test', 1).generator(), rules);
+  result.refresh(cycle);
   return result;
 }
 
 /** Fills slot's record with entries (ids, ages), owner `self`, its clock at `clock` (published ageing; 0 under clock ageing). */
 function fill(cy: CyclonCaches, slot: number, self: number, ids: number[], ages: number[] = ids.map(() => 0), clock = 0): number {
   const base = slot * cy.stride;
-  if (cy.rules.ageing === 'initiator') cy.stamps[base * 4 + cy.clockOffset] = clock & 255;
+  if (cy.rules.ageing === 'initiator') cy.setStampAt(base, cy.cache, clock);
   // An entry's age is (clock + now - stamp) mod 256.
-  const ageZero = cy.stamps[base * 4 + cy.clockOffset] + cy.now;
+  const ageZero = cy.stampAt(base, cy.cache) + cy.now;
   ids.forEach((id, k) => {
     cy.records[base + k] = id;
-    cy.stamps[base * 4 + cy.stampOffset + k] = (ageZero - ages[k]) & 255;
+    cy.setStampAt(base, k, ageZero - ages[k]);
   });
   cy.records[base + cy.cache] = ids.length;
   cy.records[base + cy.cache + 1] = self;
@@ -60,7 +62,26 @@ function referenceMerge(
   return result;
 }
 
-describe('cyclon caches', () => {
+describe.each([
+  ['through a byte view', CyclonCaches],
+  ['through the words', WideCyclonCaches],
+])('cyclon caches, stamps read %s', (_, kind) => {
+  beforeEach(() => {
+    Kind = kind;
+  });
+
+  it('keeps stamp byte k in bits 8 (k mod 4) up of word k / 4 of the stamps, each byte apart from its neighbours', () => {
+    const cy = caches(6, 2);
+    const base = cy.stride;
+    const bytes = [7, 200, 255, 0, 13, 129, 42]; // six stamps and the clock
+    bytes.forEach((value, k) => cy.setStampAt(base, k, value + 256)); // mod 256
+    cy.setStampAt(base, 3, 0);
+    expect(bytes.map((_, k) => cy.stampAt(base, k))).toEqual(bytes);
+    // The order of bytes in memory on a little-endian machine, as a byte view had them.
+    expect(Array.from(cy.records.subarray(base + cy.stampsAt, base + cy.stampsAt + 2))).toEqual([7 | (200 << 8) | (255 << 16), 13 | (129 << 8) | (42 << 16)]);
+    expect(Array.from(cy.records.subarray(0, cy.stride)).filter((word) => word !== 0)).toEqual([-1]); // slot 0: only its owner word
+  });
+
   it('lays records out in whole cache lines, stamps after the owner word, then the clock, request words last', () => {
     // A spare word keeps where a request's entries were sent from, when there is one: c = 21 has none.
     expect([caches(20).stride, caches(20).positionsAt, caches(21).stride, caches(21).positionsAt]).toEqual([32, 31, 32, -1]);
@@ -68,8 +89,9 @@ describe('cyclon caches', () => {
     for (const c of [1, 4, 20, 21, 29, 30, 255]) {
       const cy = caches(c);
       expect(cy.stride % 16).toBe(0);
-      expect([cy.stampOffset, cy.clockOffset]).toEqual([4 * (c + 2), 4 * (c + 2) + c]);
-      expect(cy.requestAt * 4).toBeGreaterThanOrEqual(cy.clockOffset + 1);
+      // Stamp bytes four to a word, the clock's byte after the c stamps.
+      expect(cy.stampsAt).toBe(c + 2);
+      expect(cy.requestAt).toBe(cy.stampsAt + Math.ceil((c + 1) / 4));
       expect(cy.requestAt + REQUEST_WORDS).toBeLessThanOrEqual(cy.stride);
       if (cy.positionsAt >= 0) expect([c <= 32, cy.positionsAt === cy.requestAt + REQUEST_WORDS, cy.positionsAt < cy.stride]).toEqual([true, true, true]);
       for (let slot = 0; slot < cy.capacity; slot++) expect(cy.records[slot * cy.stride + c + 1]).toBe(-1);
@@ -98,12 +120,12 @@ describe('cyclon caches', () => {
     const cy = caches(5, 2, 7);
     const base = fill(cy, 1, 0, [11, 12, 13], [0, 3, 254], 255);
     cy.ageEntries(base);
-    expect([cy.stamps[base * 4 + cy.clockOffset], entries(cy, 1)]).toEqual([0, [[11, 1], [12, 4], [13, 255]]]);
+    expect([cy.stampAt(base, cy.cache), entries(cy, 1)]).toEqual([0, [[11, 1], [12, 4], [13, 255]]]);
     const clock = caches(5, 2, 7, VARIANT);
     const clockBase = fill(clock, 1, 0, [11, 12], [0, 3]);
     clock.ageEntries(clockBase);
     expect(entries(clock, 1)).toEqual([[11, 0], [12, 3]]);
-    clock.refresh(clock.slotOfId, 8); // the variant: entries age with the cycle
+    clock.refresh(8); // the variant: entries age with the cycle
     expect(entries(clock, 1)).toEqual([[11, 1], [12, 4]]);
   });
 
@@ -130,10 +152,9 @@ describe('cyclon caches', () => {
   });
 
   it('names a live node by its slot, trying slot = id first', () => {
-    const cy = caches(3, 4);
+    const cy = caches(3, 4, 0, PUBLISHED_RULES, Int32Array.of(-1, -1, 2, 1, -1, 0, -1, -1));
     fill(cy, 2, 2, []);
     fill(cy, 1, 3, []); // node 3 lives in slot 1 (slots recycled by churn)
-    cy.slotOfId.set([-1, -1, 2, 1, -1, 0]);
     expect(cy.slotOf(2)).toBe(2);
     expect(cy.slotOf(3)).toBe(1); // slot 3's owner word is -1: the table
     expect(cy.slotOf(5)).toBe(0); // beyond the capacity: the table
@@ -218,5 +239,17 @@ describe('cyclon caches', () => {
     expect(cy.holds(base, 3, 5)).toBe(true);
     expect(cy.holds(base, 2, 5)).toBe(false);
     expect(cy.holds(base, 3, 9)).toBe(false);
+  });
+});
+
+describe('cyclon caches beyond one byte view', () => {
+  it('are chosen by size: a byte view up to 2^32 bytes of records, the words beyond', () => {
+    const ids = { slotOf: () => -1 };
+    const draw = new Random('test', 1).generator();
+    // 128-byte records (c = 20): 2^25 of them fill one byte view exactly. Not allocated here: only the choice is checked.
+    expect(CyclonCaches.strideFor(20) * 4).toBe(128);
+    expect(4 * 2 ** 25 * CyclonCaches.strideFor(20)).toBe(2 ** 32);
+    expect(CyclonCaches.create(20, 1000, ids, draw)).not.toBeInstanceOf(WideCyclonCaches);
+    expect(() => new CyclonCaches(20, 2 ** 25 + 1, ids, draw)).toThrow(/byte view/);
   });
 });

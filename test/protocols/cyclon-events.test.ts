@@ -54,6 +54,6 @@ describe('cyclon events', () => {
     };
     simulation.run(() => {});
     expect(Math.min(...initiated)).toBeGreaterThan(0);
-    for (let slot = 0; slot < 200; slot++) expect(caches.stamps[slot * caches.stride * 4 + caches.clockOffset]).toBe(initiated[slot] & 255);
+    for (let slot = 0; slot < 200; slot++) expect(caches.stampAt(slot * caches.stride, caches.cache)).toBe(initiated[slot] & 255);
   });
 });

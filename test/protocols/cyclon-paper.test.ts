@@ -71,11 +71,13 @@ class Reference {
   }
 }
 
+/** An id map in which no id is live: these tests never look one up. */
+const NO_LIVE_IDS = { slotOf: () => -1 };
+
 /** Caches of size c for 3 slots, where the positions drawn are the ones `script` lists. */
 function scripted(c: number, script: number[][]): CyclonCaches {
-  const slotOfId = new Int32Array(8).fill(-1);
-  const caches = new CyclonCaches(c, 3, slotOfId, new Random('test', 1).generator());
-  caches.refresh(slotOfId, 0);
+  const caches = new CyclonCaches(c, 3, NO_LIVE_IDS, new Random('test', 1).generator());
+  caches.refresh(0);
   caches.pickRandom = (picks, _n, k) => {
     const next = script.shift()!;
     expect(next.length).toBe(k);
@@ -87,10 +89,10 @@ function scripted(c: number, script: number[][]): CyclonCaches {
 /** Puts entries ([id, age]) in slot's record for node `self`, its clock at `clock`. */
 function fill(caches: CyclonCaches, slot: number, self: number, clock: number, entries: [number, number][]): number {
   const base = slot * caches.stride;
-  caches.stamps[base * 4 + caches.clockOffset] = clock;
+  caches.setStampAt(base, caches.cache, clock);
   entries.forEach(([id, age], k) => {
     caches.records[base + k] = id;
-    caches.stamps[base * 4 + caches.stampOffset + k] = clock - age;
+    caches.setStampAt(base, k, clock - age);
   });
   caches.records[base + caches.cache] = entries.length;
   caches.records[base + caches.cache + 1] = self;
@@ -132,14 +134,13 @@ describe('cyclon, as published', () => {
     caches.mergeAnswer(p, 3, replyIds, replyAges, 3, sentP, 2);
     expect(entriesOf(caches, 1)).toEqual([[6, 4], [9, 1], [8, 3], [5, 1]]);
     // Ages are stored as stamps under each node's clock: P's is 6, Q's still 10.
-    expect([caches.stamps[p * 4 + caches.clockOffset], caches.stamps[q * 4 + caches.clockOffset]]).toEqual([6, 10]);
-    expect(Array.from(caches.stamps.subarray(p * 4 + caches.stampOffset, p * 4 + caches.stampOffset + 4))).toEqual([2, 5, 3, 5]);
+    expect([caches.stampAt(p, caches.cache), caches.stampAt(q, caches.cache)]).toEqual([6, 10]);
+    expect([0, 1, 2, 3].map((k) => caches.stampAt(p, k))).toEqual([2, 5, 3, 5]);
   });
 
   it('keeps, in the variant, an entry whose copy was overwritten earlier in the same merge', () => {
     const rules: CyclonRules = { ageing: 'initiator', duplicates: 'during-merge' };
-    const slotOfId = new Int32Array(8).fill(-1);
-    const caches = new CyclonCaches(4, 3, slotOfId, new Random('test', 1).generator(), rules);
+    const caches = new CyclonCaches(4, 3, NO_LIVE_IDS, new Random('test', 1).generator(), rules);
     const q = fill(caches, 2, 2, 10, [[8, 6], [5, 1], [1, 2], [6, 4]]);
     // Q sent from 0, 1, 3 and merges the same offer as above: 8, held at 0 until 7 took
     // that slot, now counts as new and takes the next slot Q sent from (1).

@@ -65,8 +65,6 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
   private readonly loss: number;
   private readonly exchangeFailure: number;
   private peers!: Linkable;
-  /** The store's id -> slot table, re-read before each cycle-driven step. */
-  private slotOfId: Int32Array;
   /** Set by `drawPeer`: the fate of the messages of the exchange just drawn. */
   private requestLost = false;
   private replyLost = false;
@@ -99,7 +97,6 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
     this.inputs = new Inputs(store, p.init, ctx.scenario.size, `protocols.${ctx.name}`, ctx.state);
     this.counts = p.function === 'count' || p.function === 'sum' ? new CountInstances(store, p.leaders, ctx.scenario.size, ctx.state) : undefined;
     this.epochState = ctx.state.values('epoch', { start: 0, prepared: -1, everyoneParticipates: false });
-    this.slotOfId = store.idMap();
     this.random = ctx.random;
     const width = 1 + (this.counts ? this.counts.width : 0);
     this.scratch = new Float64Array(width);
@@ -174,12 +171,12 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
    * instead of following one another (JavaScript has no prefetch instruction; an early
    * load folded into a kept sum is the nearest thing). At 10^6 nodes every stage
    * touches memory far outside the CPU caches: the initiator's sampler record and
-   * value, the id -> slot table, the peer's value.
+   * value, the id -> slot map, the peer's value.
    */
   stepAll(order: Int32Array, from: number, to: number): void {
     this.refresh();
     const peers = this.peers;
-    const slotOfId = this.slotOfId;
+    const store = this.ctx.store;
     // What an exchange reads first on each side: the count instances if any, else the value.
     const state = this.counts ? this.counts.values : this.values;
     const stride = this.counts ? this.counts.width : 1;
@@ -204,7 +201,7 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
       // Warm the id -> slot entries, then the peers' state.
       for (let i = start; i < end; i++) {
         const id = batchId[i - start];
-        if (id >= 0) sink = (sink + slotOfId[id]) | 0;
+        if (id >= 0) sink = (sink + store.prefetchId(id)) | 0;
       }
       for (let i = start; i < end; i++) {
         const id = batchId[i - start];
@@ -220,9 +217,8 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
     this.prefetchSink = (this.prefetchSink + sink) | 0;
   }
 
-  /** Before a cycle's exchanges: re-read what the engine may have changed (the id table, a partition). */
+  /** Before a cycle's exchanges: re-read what the engine may have changed (a partition). */
   private refresh(): void {
-    this.slotOfId = this.ctx.store.idMap();
     this.partitioned = this.ctx.network.partitioned;
   }
 
@@ -257,8 +253,8 @@ export class Aggregation implements Protocol, BatchedStep, Prefetching {
 
   /** The slot of p's drawn peer `id`, or -1 if no exchange happens: the peer left, is cut off by a partition, or sits this epoch out. */
   private resolvePeer(p: number, id: number): number {
-    // The id table is the engine's answer too while no partition is in force.
-    const q = this.partitioned ? this.ctx.contact(p, id) : this.slotOfId[id];
+    // The store's id map is the engine's answer too while no partition is in force.
+    const q = this.partitioned ? this.ctx.contact(p, id) : this.ctx.store.slotOf(id);
     if (q < 0 || q === p) return -1;
     if (!this.epochState.everyoneParticipates && this.participating[q] === 0) return -1;
     return q;
