@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { manifestName } from '../output/manifest.js';
 import type { PlannedRun } from './plan.js';
 import type { RunOutcome } from './sweep.js';
+import { duration } from '../output/progress.js';
 
 /**
  * The one progress line of `pcsim sweep` on a terminal: runs done, running and
@@ -70,11 +71,3 @@ function cyclesDone(dir: string): number {
   }
 }
 
-/** 42s, 3m 05s, 2h 07m. */
-function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
-  return `${Math.floor(s / 3600)}h ${pad(Math.floor(s / 60) % 60)}m`;
-}

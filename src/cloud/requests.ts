@@ -48,7 +48,8 @@ export function meets(c: Constraint, x: number): boolean {
   }
 }
 
-const constraintText = z.string().refine((s) => parseConstraint(s) !== undefined, {
+/** A constraint as written in a scenario, checked by parseConstraint. */
+export const constraintText = z.string().refine((s) => parseConstraint(s) !== undefined, {
   message: 'expected a constraint such as "capacity >= 2", "region in [0, 3]" or "region in {0, 3}"',
 });
 const where = z.array(constraintText).default([]).describe('constraints every member must meet, e.g. ["capacity >= 2", "region in [0, 3]"]');

@@ -4,7 +4,7 @@ import { defineProtocol, type Linkable, type Protocol, type ProtocolContext } fr
 import type { Random } from '../engine/random.js';
 import type { SlabPool } from '../engine/slab-pool.js';
 import { Assignments, type Allocator } from './allocator.js';
-import { expandRequests, meets, parseConstraint, requestsSchema, type Constraint, type Request } from './requests.js';
+import { expandRequests, meets, parseConstraint, requestsSchema, type Constraint, type Request, constraintText } from './requests.js';
 import { absorbColumns, estimateFrom, estimateRange, WIDTH } from './size-columns.js';
 import { LocalWire, type Wire } from './wire.js';
 
@@ -99,9 +99,6 @@ const F_CONFIRMED_AT = 11;
 const F_OTHER_UNTIL = 12;
 const SF = 16;
 
-const constraint = z.string().refine((s) => parseConstraint(s) !== undefined, {
-  message: 'expected a constraint such as "capacity >= 2", "region in [0, 3]" or "region in {0, 3}"',
-});
 
 const knobs = {
   sampler: z.string().optional().describe('protocol instance whose neighbour lists supply candidates (cyclon...); default: the first protocol that has one'),
@@ -115,7 +112,7 @@ const knobs = {
 const allocationParams = z.strictObject({ requests: requestsSchema, ...knobs });
 const slicingParams = z.strictObject({
   size: z.number().int().positive().describe('nodes in the slice'),
-  where: z.array(constraint).default([]).describe('constraints every member meets, e.g. ["capacity >= 2"]'),
+  where: z.array(constraintText).default([]).describe('constraints every member meets, e.g. ["capacity >= 2"]'),
   ...knobs,
 });
 type Knobs = { sampler?: string; epoch?: number; lease: number; recruits: number; repair: 'ring' | 'none'; tolerance: number };

@@ -119,7 +119,7 @@ export class ProgressDisplay {
 const buildingLine = (size: number) => `building ${size.toLocaleString('en-US')} nodes...`;
 
 /** 42s, 3m 05s, 2h 07m. */
-function duration(seconds: number): string {
+export function duration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   const pad = (n: number) => String(n).padStart(2, '0');
