@@ -7,7 +7,10 @@
 //   git worktree add /tmp/ab-old <old commit> && (cd /tmp/ab-old && npm ci)   or reuse a build:
 //   npx tsc -p tsconfig.build.json --outDir .ab-old   (at the old commit)
 //   npx tsc -p tsconfig.build.json --outDir .ab-new   (at the new one)
-//   node experiments/perf/cycle-ab.mjs .ab-old .ab-new [--size 1000000] [--cycles 12]
+//   node experiments/perf/cycle-ab.mjs .ab-old .ab-new [--size 1000000] [--cycles 12] [--set-a k=v] [--set-b k=v]
+//
+// --set-a/--set-b apply a scenario override to one build only (a key the other build
+// does not know, such as a protocol variant).
 //
 // Prints each build's median s/cycle and the median of B/A per turn; appends to results/perf/cycle-ab.tsv.
 import path from 'node:path';
@@ -20,11 +23,14 @@ const size = Number(option('size', 1_000_000));
 const cycles = Number(option('cycles', 12));
 const scenarioFile = fileURLToPath(new URL('../../scenarios/cyclon.yaml', import.meta.url));
 
-async function start(dist) {
+const setA = option('set-a');
+const setB = option('set-b');
+
+async function start(dist, extra) {
   const pcsim = await import(pathToFileURL(path.resolve(dist, 'index.js')).href);
   const { scenario, registry } = await pcsim.loadScenario(scenarioFile, {
     registry: pcsim.builtinRegistry(),
-    set: [`size=${size}`, `cycles=${cycles + 2}`, 'observers={}'],
+    set: [`size=${size}`, `cycles=${cycles + 2}`, 'observers={}', ...(extra ? [extra] : [])],
   });
   const simulation = new pcsim.Simulation(scenario, registry);
   const sink = () => {};
@@ -36,8 +42,8 @@ async function start(dist) {
   };
 }
 
-const runA = await start(a);
-const runB = await start(b);
+const runA = await start(a, setA);
+const runB = await start(b, setB);
 const seconds = { a: [], b: [], ratio: [] };
 for (let i = 0; i < cycles; i++) {
   const x = runA();
@@ -48,6 +54,6 @@ for (let i = 0; i < cycles; i++) {
 }
 console.log(`B/A per turn: ${seconds.ratio.map((r) => r.toFixed(2)).join(' ')}`);
 report('cycle-ab', [{
-  size, cycles, a, b,
+  size, cycles, a: setA ? `${a} ${setA}` : a, b: setB ? `${b} ${setB}` : b,
   a_s_per_cycle: median(seconds.a).toFixed(3), b_s_per_cycle: median(seconds.b).toFixed(3), b_over_a: median(seconds.ratio).toFixed(3),
 }]);
