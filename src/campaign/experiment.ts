@@ -5,6 +5,7 @@ import { describeIssue, describeValue, innermostIssue, keysAt } from '../scenari
 import { readTextFile, UnreadableFile } from '../scenario/read-text.js';
 import { parseYaml, YamlProblem } from '../scenario/yaml-tree.js';
 import { parseWhere, WhereProblem, type Condition } from './where.js';
+import { campaignExpectationsSchema, type CampaignExpectation } from './campaign-expectations.js';
 
 /*
  * An experiment file names a scenario and the runs to make of it: every combination
@@ -35,6 +36,13 @@ const experimentSchema = z.strictObject({
   set: z.record(z.string(), settable).default({}).describe('key path -> value, applied to every run'),
   out: z.string().min(1).optional().describe("the campaign's folder, relative to the working folder; default results/<name>"),
   plots: z.array(plotSchema).default([]).describe('plots drawn at the end of a sweep'),
+  expect: campaignExpectationsSchema,
+  quick: z.strictObject({
+    replicates: z.number().int().min(1).max(100_000).optional().describe('replicates in the quick version'),
+    set: z.record(z.string(), settable).default({}).describe('key path -> value, applied after the file\'s set'),
+    grid: z.record(z.string(), z.array(settable).min(1)).default({}).describe('grid keys whose values the quick version replaces'),
+    expect: campaignExpectationsSchema.describe('expectations the quick version replaces (by name) or adds'),
+  }).optional().describe('a smaller version of the campaign for regression checks: pcsim sweep --quick'),
 });
 
 export type PlotDeclaration = z.infer<typeof plotSchema>;
@@ -54,6 +62,10 @@ export interface Experiment {
   /** The campaign's folder (default results/<name>). */
   readonly out: string;
   readonly plots: readonly PlotDeclaration[];
+  /** Named expectations on the campaign's merged results, checked at the end of a sweep. */
+  readonly expect: Readonly<Record<string, CampaignExpectation>>;
+  /** Whether this is the file's quick version (loadExperiment with quick: its values applied, out <out>-quick). */
+  readonly quick: boolean;
   /** Line (1-based) of the key at a path of the file, or of its nearest ancestor there. */
   lineOf(path: readonly string[]): number | undefined;
 }
@@ -61,8 +73,14 @@ export interface Experiment {
 /** Experiment files are a few KB: the same bound as scenario files. */
 const MAX_EXPERIMENT_BYTES = 2 ** 20;
 
-/** Reads and checks an experiment file; any problem is a ScenarioError naming the file, line and key path. */
-export function loadExperiment(file: string): Experiment {
+/**
+ * Reads and checks an experiment file; any problem is a ScenarioError naming the file,
+ * line and key path. With `quick`, the file's `quick:` block is applied (replicates, set
+ * after the file's set, grid keys replaced, expectations replaced or added by name) and
+ * the default folder is <out>-quick, so a quick check never writes into the full
+ * campaign's results; a file without `quick:` is then an error.
+ */
+export function loadExperiment(file: string, options: { readonly quick?: boolean } = {}): Experiment {
   let text: string;
   try {
     text = readTextFile(file, MAX_EXPERIMENT_BYTES);
@@ -112,18 +130,29 @@ export function loadExperiment(file: string): Experiment {
       return fail(path, error.message);
     }
   });
+  const quick = options.quick ? parsed.quick : undefined;
+  if (options.quick && quick === undefined) fail([], 'expected a quick: block (a smaller version of the campaign) for --quick, found none');
+  if (quick) {
+    for (const key of Object.keys(quick.set)) checkKeyPath(key, ['quick', 'set', key], fail);
+    for (const key of Object.keys(quick.grid)) {
+      if (!(key in parsed.grid)) fail(['quick', 'grid', key], `expected a key of the file's grid (${Object.keys(parsed.grid).join(', ') || 'none'}), found ${key}`);
+    }
+  }
   const name = parsed.name ?? basename(file, extname(file));
+  const out = parsed.out ?? `results/${name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'campaign'}`;
   return {
     file,
     scenario: resolve(dirname(file), parsed.scenario),
     name,
-    replicates: parsed.replicates,
-    grid: Object.entries(parsed.grid),
+    replicates: quick?.replicates ?? parsed.replicates,
+    grid: Object.entries({ ...parsed.grid, ...quick?.grid }),
     runs: parsed.runs,
     where,
-    set: parsed.set,
-    out: parsed.out ?? `results/${name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'campaign'}`,
+    set: { ...parsed.set, ...quick?.set },
+    out: quick ? `${out}-quick` : out,
     plots: parsed.plots,
+    expect: { ...parsed.expect, ...quick?.expect },
+    quick: quick !== undefined,
     lineOf,
   };
 }
