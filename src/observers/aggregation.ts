@@ -6,6 +6,8 @@ import { ScenarioError } from '../engine/errors.js';
 const params = z.strictObject({
   protocol: z.union([z.string(), z.array(z.string()).min(1)])
     .describe('the aggregation instance to measure, or a list of independent instances to pool (see below)'),
+  within: z.number().min(0).optional()
+    .describe('a relative error bound: adds fraction_within (the participants whose estimate is within it of the true value; 0: exactly it) and cycles_to_within (cycles from the epoch start until every participant first was)'),
 });
 type AggregationObserverParams = z.infer<typeof params>;
 
@@ -27,19 +29,42 @@ type AggregationObserverParams = z.infer<typeof params>;
  * their summed variances: the paper's ρ = E[σ²(i+1)]/E[σ²(i)] estimated over runs,
  * which a single run from a peak only approximates (its first cycles depend on where
  * the first fragments of the peak go).
+ *
+ * With `within` ε (opt-in, so that other scenarios' rows stay as they are), two more
+ * metrics: `fraction_within`, the fraction of participants whose estimate x has
+ * |x - truth| <= ε·|truth| (ε = 0: x is exactly the truth, as min and max reach it), and
+ * `cycles_to_within`, the cycles from the start of the epoch to the first observation
+ * at which every participant was within ε (NaN until then; first passage, so it stays
+ * put if estimates later stray; observed every cycle, it is the spreading time of min
+ * and max, or count's time to an accuracy). Pooled: the mean fraction, and the time of
+ * the instance that took longest (NaN until all have got there).
  */
 interface Measures {
   participants: number; mean: number; variance: number; min: number; max: number;
   trueValue: number; meanRelativeError: number; maxRelativeError: number;
+  /** Participants within the `within` bound (0 without one). */
+  within: number;
 }
+
+const METRICS = ['participants', 'mean', 'variance', 'min', 'max', 'true_value', 'drift', 'mean_rel_error', 'max_rel_error', 'convergence_factor'];
+const WITHIN_METRICS = ['fraction_within', 'cycles_to_within'];
 
 class AggregationObserver implements ObserverInstance {
   private readonly instances: Aggregation[];
   /** The variance at the previous observation, which convergence_factor divides by. */
   private readonly previous: { variance: number };
+  readonly metrics: readonly string[];
+  private readonly within: number | undefined;
+  /**
+   * With `within`: per instance, the epoch start it was last seen in (NaN: not yet),
+   * then the cycles from it to the first observation with every participant within (NaN: not yet).
+   */
+  private readonly reached: Float64Array | undefined;
 
   constructor(private readonly ctx: Context, p: AggregationObserverParams) {
     this.previous = ctx.state.values('previous', { variance: NaN });
+    this.within = p.within;
+    this.metrics = p.within === undefined ? METRICS : [...METRICS, ...WITHIN_METRICS];
     const names = Array.isArray(p.protocol) ? p.protocol : [p.protocol];
     this.instances = names.map((name, i) => {
       const instance = ctx.protocol(name);
@@ -49,6 +74,7 @@ class AggregationObserver implements ObserverInstance {
       }
       return instance;
     });
+    this.reached = p.within === undefined ? undefined : ctx.state.array('reached', new Float64Array(2 * names.length).fill(NaN));
   }
 
   observe(emit: (metric: string, value: number) => void): void {
@@ -68,6 +94,27 @@ class AggregationObserver implements ObserverInstance {
     emit('max_rel_error', mean('maxRelativeError'));
     emit('convergence_factor', variance / this.previous.variance);
     this.previous.variance = variance;
+    if (this.reached) {
+      emit('fraction_within', all.reduce((sum, m) => sum + m.within / m.participants, 0) / all.length);
+      emit('cycles_to_within', this.cyclesToWithin(all));
+    }
+  }
+
+  /** Updates each instance's first passage (restarting it with each epoch) and returns the slowest one's. */
+  private cyclesToWithin(all: readonly Measures[]): number {
+    const reached = this.reached!;
+    const cycle = this.ctx.clock.cycle;
+    let slowest = -Infinity;
+    this.instances.forEach((instance, k) => {
+      if (reached[2 * k] !== instance.epochStart) {
+        reached[2 * k] = instance.epochStart;
+        reached[2 * k + 1] = NaN;
+      }
+      const m = all[k];
+      if (Number.isNaN(reached[2 * k + 1]) && m.participants > 0 && m.within === m.participants) reached[2 * k + 1] = cycle - instance.epochStart;
+      slowest = Math.max(slowest, reached[2 * k + 1]);
+    });
+    return slowest;
   }
 
   private measure(aggregation: Aggregation): Measures {
@@ -87,7 +134,8 @@ class AggregationObserver implements ObserverInstance {
       if (x > max) max = x;
     }
     const mean = sum / participants;
-    let squares = 0, relativeErrors = 0, maxRelativeError = 0;
+    const bound = this.within ?? -1;
+    let squares = 0, relativeErrors = 0, maxRelativeError = 0, within = 0;
     for (let i = 0; i < store.size; i++) {
       const slot = store.liveSlot(i);
       if (!aggregation.isParticipating(slot)) continue;
@@ -97,6 +145,8 @@ class AggregationObserver implements ObserverInstance {
       const relativeError = Math.abs(x - truth) / Math.abs(truth);
       relativeErrors += relativeError;
       if (relativeError > maxRelativeError || Number.isNaN(relativeError)) maxRelativeError = relativeError;
+      // Compared as a distance, not as relativeError, so that ε = 0 means equal even where the truth is 0.
+      if (Math.abs(x - truth) <= bound * Math.abs(truth)) within++;
     }
     // Over no participants every statistic is undefined (NaN), not ±Infinity.
     return {
@@ -108,6 +158,7 @@ class AggregationObserver implements ObserverInstance {
       trueValue: truth,
       meanRelativeError: relativeErrors / participants,
       maxRelativeError: participants === 0 ? NaN : maxRelativeError,
+      within,
     };
   }
 
@@ -138,13 +189,13 @@ class AggregationObserver implements ObserverInstance {
 
 export const aggregationObserver = defineObserver({
   type: 'aggregation',
-  description: 'aggregation estimates: mean, variance, min, max, true value, relative errors, convergence factor',
+  description: 'aggregation estimates: mean, variance, min, max, true value, relative errors, convergence factor; with within: fraction within a relative error and cycles until every node was',
   params,
   check: (p) => {
     const names = Array.isArray(p.protocol) ? p.protocol : [p.protocol];
     const twice = names.findIndex((name, i) => names.indexOf(name) !== i);
     return twice < 0 ? [] : [{ key: `protocol.${twice}`, message: `expected distinct instances (each pooled once), found "${names[twice]}" again` }];
   },
-  metrics: ['participants', 'mean', 'variance', 'min', 'max', 'true_value', 'drift', 'mean_rel_error', 'max_rel_error', 'convergence_factor'],
+  metrics: METRICS,
   create: (ctx, p) => new AggregationObserver(ctx, p),
 });
