@@ -9,6 +9,8 @@ const params = z.strictObject({
     .describe('nodes drawn (with replacement) for the clustering coefficient, at most 10^7; 0: no clustering (NaN)'),
   sources: z.number().int().min(0).default(1)
     .describe('BFS sources sampled for the path length, at most capacity (each costs a full BFS over every link); 0: no path length (NaN)'),
+  components: z.boolean().default(false)
+    .describe('also emit components (connected components, links taken as undirected), outside_largest (live nodes outside the largest) and largest_fraction (the largest component over the live nodes)'),
 });
 type OverlayParams = z.infer<typeof params>;
 
@@ -40,6 +42,8 @@ class OverlayObserver implements ObserverInstance {
   private readonly nextList: Int32Array;
   /** A clustered node's live out-neighbours (sorted, for the membership tests). */
   private members = new Int32Array(64);
+  /** The metrics, when `components` adds to the usual ones (else the definition's). */
+  readonly metrics?: readonly string[];
 
   constructor(private readonly ctx: Context, private readonly p: OverlayParams) {
     this.links = ctx.linkable(p.protocol);
@@ -51,6 +55,7 @@ class OverlayObserver implements ObserverInstance {
     this.nextFrontier = new Int32Array(words);
     this.list = new Int32Array(words + 1);
     this.nextList = new Int32Array(words + 1);
+    if (p.components) this.metrics = [...OVERLAY_METRICS, ...COMPONENT_METRICS];
   }
 
   observe(emit: (metric: string, value: number) => void): void {
@@ -64,6 +69,11 @@ class OverlayObserver implements ObserverInstance {
       emit('largest_component', 0);
       emit('clustering', NaN);
       emit('path_length', NaN);
+      if (this.p.components) {
+        emit('components', 0);
+        emit('outside_largest', 0);
+        emit('largest_fraction', NaN);
+      }
       return;
     }
     const dead = this.countInLinks();
@@ -72,10 +82,16 @@ class OverlayObserver implements ObserverInstance {
     // Path lengths come first: a BFS that reaches every live node already proves they
     // form one component, and then the union-find pass over every link is skipped.
     const path = this.p.sources > 0 ? this.pathLength() : undefined;
-    emit('largest_component', path?.reachedAll ? live : this.largestComponent());
+    const components = path?.reachedAll ? { largest: live, count: 1 } : this.largestComponent();
+    emit('largest_component', components.largest);
     // With no sampled nodes (sample or sources 0) the estimate is undefined.
     emit('clustering', this.p.sample > 0 ? this.clustering() : NaN);
     emit('path_length', path ? path.mean : NaN);
+    if (this.p.components) {
+      emit('components', components.count);
+      emit('outside_largest', live - components.largest);
+      emit('largest_fraction', components.largest / live);
+    }
   }
 
   /** In-degrees of live nodes (links from live nodes) and the number of dead links, in one pass in slot order. */
@@ -114,8 +130,11 @@ class OverlayObserver implements ObserverInstance {
     return dead;
   }
 
-  /** Size of the largest component, links taken as undirected (union-find by size, path halving). */
-  private largestComponent(): number {
+  /**
+   * Size of the largest component and the number of components, links taken as
+   * undirected (union-find by size, path halving).
+   */
+  private largestComponent(): { largest: number; count: number } {
     const { store } = this.ctx;
     const links = this.links;
     const capacity = store.capacity;
@@ -132,6 +151,8 @@ class OverlayObserver implements ObserverInstance {
       return x;
     };
     let largest = 1;
+    // Every live node starts as its own component; each union merges two.
+    let count = store.size;
     for (let u = 0; u < capacity; u++) {
       if (alive[u] === 0) continue;
       const d = links.degree(u);
@@ -143,10 +164,11 @@ class OverlayObserver implements ObserverInstance {
         if (parent[a] > parent[b]) { const t = a; a = b; b = t; }
         parent[a] += parent[b];
         parent[b] = a;
+        count--;
         if (-parent[a] > largest) largest = -parent[a];
       }
     }
-    return largest;
+    return { largest, count };
   }
 
   /** In-degree mean, standard deviation (two passes: stable where sum-of-squares is not), min, max. */
@@ -318,11 +340,14 @@ function contains(values: Int32Array, n: number, x: number): boolean {
   return false;
 }
 
+const OVERLAY_METRICS = ['live', 'indegree_mean', 'indegree_std', 'indegree_min', 'indegree_max', 'dead_links', 'largest_component', 'clustering', 'path_length'];
+const COMPONENT_METRICS = ['components', 'outside_largest', 'largest_fraction'];
+
 export const overlay = defineObserver({
   type: 'overlay',
   description: 'overlay graph statistics: in-degree, dead links, largest component, clustering, path length',
   params,
-  metrics: ['live', 'indegree_mean', 'indegree_std', 'indegree_min', 'indegree_max', 'dead_links', 'largest_component', 'clustering', 'path_length'],
+  metrics: OVERLAY_METRICS,
   // More BFS sources than nodes can exist is a mistake (each one is a BFS over every link).
   check: (p, scenario) => (p.sources > scenario.capacity
     ? [{ key: 'sources', message: `expected at most capacity (${scenario.capacity}) sources, found ${p.sources}` }]

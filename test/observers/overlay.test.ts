@@ -42,6 +42,39 @@ describe('overlay observer', () => {
     expect(rows.get('0 overlay path_length')).toBeNaN();
   });
 
+  it('counts components on request (components: true), and only then', async () => {
+    const ring = (components?: boolean) => ({
+      seed: 1, size: 10, cycles: 0,
+      protocols: { cyclon: { type: 'cyclon', cache: 1, shuffle: 1, init: { topology: 'ring' } } },
+      observers: { overlay: { type: 'overlay', sample: 0, sources: 1, ...(components === undefined ? {} : { components }) } },
+    });
+    // Whole: the BFS reaches every node, so there is one component.
+    const whole = collect(await simulate(ring(true)));
+    expect(whole.get('0 overlay components')).toBe(1);
+    expect(whole.get('0 overlay outside_largest')).toBe(0);
+    expect(whole.get('0 overlay largest_fraction')).toBe(1);
+    // Split as above: paths 8-9-0-1-2 and 4-5-6.
+    const simulation = await simulate(ring(true));
+    simulation.membership.leave(3);
+    simulation.membership.leave(7);
+    const split = collect(simulation);
+    expect(split.get('0 overlay largest_component')).toBe(5);
+    expect(split.get('0 overlay components')).toBe(2);
+    expect(split.get('0 overlay outside_largest')).toBe(3);
+    expect(split.get('0 overlay largest_fraction')).toBe(5 / 8);
+    // No nodes: no component, and a fraction of nothing is undefined.
+    const empty = await simulate(ring(true));
+    for (let id = 0; id < 10; id++) empty.membership.leave(id);
+    const none = collect(empty);
+    expect(none.get('0 overlay components')).toBe(0);
+    expect(none.get('0 overlay outside_largest')).toBe(0);
+    expect(none.get('0 overlay largest_fraction')).toBeNaN();
+    for (const components of [undefined, false]) {
+      const rows = collect(await simulate(ring(components)));
+      expect([...rows.keys()].filter((key) => /components|outside|fraction/.test(key))).toEqual([]);
+    }
+  });
+
   it('draws as many nodes for clustering as asked, even more than there are (with replacement, as before)', async () => {
     const scenario = (sample: number) => ({
       seed: 3, size: 300, capacity: 400, cycles: 2,
