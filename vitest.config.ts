@@ -22,6 +22,9 @@ const slow = [
   'test/campaign/cluster.test.ts',
   // Expectations, check and diff through the command line.
   'test/expect/cli-expect.test.ts',
+  // Campaign expectations through the command line; every experiment's quick version.
+  'test/campaign/sweep-expect.test.ts',
+  'test/experiments.test.ts',
 ];
 
 /**

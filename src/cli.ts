@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { builtinRegistry } from './builtins.js';
-import { mergeCommand, planCommand, plotCommand, sweepCommand } from './campaign/commands.js';
+import { checkCampaignCommand, mergeCommand, planCommand, plotCommand, sweepCommand } from './campaign/commands.js';
+import { isCampaignFolder } from './campaign/check-campaign.js';
 import { scenarioJsonSchema } from './cli/json-schema.js';
 import { checkCheckpointEvery } from './output/checkpoint.js';
 import { listText } from './cli/list.js';
@@ -113,10 +114,10 @@ const resumeOptions = {
   junit: junitOption(),
 } as const satisfies Record<string, Options>;
 
-function junitOption() {
-  return { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('junit'), describe: "write the scenario's expectations, checked at the end, as JUnit XML to this file" } as const satisfies Options;
+function junitOption(describe = "write the scenario's expectations, checked at the end, as JUnit XML to this file") {
+  return { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('junit'), describe } as const satisfies Options;
 }
-const checkOptions = { junit: junitOption() } as const satisfies Record<string, Options>;
+const checkOptions = { junit: junitOption('write the expectations checked as JUnit XML to this file') } as const satisfies Record<string, Options>;
 const diffOptions = {
   tolerance: { type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('tolerance'), describe: 'values this far apart (absolute) count as equal (default 0)' },
   relative: { type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('relative'), describe: "values this far apart relative to the first run's count as equal (default 0)" },
@@ -140,6 +141,7 @@ const selectOptions = {
     type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('index'),
     describe: 'only the run at this position of the plan (default: $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX when set)',
   },
+  quick: { type: 'boolean', default: false, describe: "the experiment's quick version (its quick: block), in <out>-quick" },
 } as const satisfies Record<string, Options>;
 const planOptions = {
   ...selectOptions,
@@ -150,6 +152,7 @@ const sweepOptions = {
   jobs: { type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('jobs'), describe: 'runs at once (default: the number of cores)' },
   'checkpoint-every': checkpointEveryOption('each run writes its checkpoint after every N cycles (periods), to resume from'),
   progress: { type: 'boolean', default: true, describe: "the campaign's progress on stderr (only when it is a terminal)" },
+  junit: junitOption("write the campaign's expectations and its runs' own, checked at the end, as JUnit XML to this file"),
 } as const satisfies Record<string, Options>;
 const mergeOptions = {
   out: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('out'), describe: 'write metrics.csv and campaign.json here (default: the first folder)' },
@@ -230,7 +233,7 @@ function usageProblem(message: string, argv: readonly string[]): string {
   if (/^Not enough non-option arguments/.test(message) && command === 'resume') return 'resume: name the folder of a run (pcsim resume <dir>)';
   if (/^Not enough non-option arguments/.test(message) && (command === 'plan' || command === 'sweep')) return `${command}: name an experiment file (pcsim ${command} <experiment>)`;
   if (/^Not enough non-option arguments/.test(message) && command === 'merge') return 'merge: name the folder of a campaign, or several (pcsim merge <dir...>)';
-  if (/^Not enough non-option arguments/.test(message) && command === 'check') return 'check: name the folder of a run (pcsim check <dir>)';
+  if (/^Not enough non-option arguments/.test(message) && command === 'check') return 'check: name the folder of a run or of a campaign (pcsim check <dir>)';
   if (/^Not enough non-option arguments/.test(message) && command === 'diff') return 'diff: name the folders of two runs (pcsim diff <dir> <dir>)';
   if (/^Not enough non-option arguments/.test(message) && command === 'plot') return 'plot: name a metrics.csv or a campaign folder (pcsim plot <csv or dir> --metric M)';
   if (/^Not enough non-option arguments/.test(message) && command && commandNames.includes(command)) {
@@ -318,11 +321,11 @@ export async function main(argv: string[]): Promise<void> {
     )
     .command(
       'check <dir>',
-      "check a finished run's expectations (its scenario's expect: block) without running it again",
+      "check a finished run's expectations (its scenario's expect: block), or a campaign's (its experiment's), without running anything again",
       (y) => y
-        .positional('dir', { type: 'string', demandOption: true, describe: "the run's folder" })
+        .positional('dir', { type: 'string', demandOption: true, describe: "the folder of a run, or of a campaign" })
         .options(checkOptions),
-      (args) => guarded(() => checkCommand(args)),
+      (args) => guarded(() => (isCampaignFolder(args.dir) ? checkCampaignCommand(args) : checkCommand(args))),
     )
     .command(
       'diff <a> <b>',

@@ -7,6 +7,10 @@ import { mergeCampaigns } from './merge.js';
 import { folderState, planCampaign, selectionFrom, selectRuns, type Plan, type PlannedRun, type Selection } from './plan.js';
 import { plotMetric, type PlotOptions } from './plot.js';
 import { checkJobs, sweep, type RunOutcome } from './sweep.js';
+import { checkCampaignFolder, checkRunsOf, recordOutcomes } from './check-campaign.js';
+import { EXPECTATIONS_FAILED } from '../expect/check-run.js';
+import { reportSuites } from '../expect/commands.js';
+import type { Outcome } from '../expect/expectations.js';
 
 /** The `pcsim plan`, `sweep`, `merge` and `plot` commands: what they print and their exit codes. */
 
@@ -16,12 +20,14 @@ export interface SelectArgs {
   readonly out?: string;
   readonly shard?: string;
   readonly index?: number;
+  /** The experiment's quick version. */
+  readonly quick?: boolean;
 }
 
 const say = (line: string) => process.stderr.write(`pcsim: ${line}\n`);
 
 async function planned(args: SelectArgs): Promise<{ experiment: Experiment; plan: Plan; out: string; selection: Selection; selected: readonly PlannedRun[] }> {
-  const experiment = loadExperiment(args.experiment);
+  const experiment = loadExperiment(args.experiment, { quick: args.quick });
   // Checked before the plan is made (which loads the scenario once per point).
   const selection = selectionFrom(args);
   const plan = await planCampaign(experiment, { set: args.set });
@@ -59,17 +65,22 @@ export interface SweepArgs extends SelectArgs {
   readonly jobs?: number;
   readonly checkpointEvery?: number;
   readonly progress: boolean;
+  /** Write the expectations' outcomes as JUnit XML to this file. */
+  readonly junit?: string;
 }
 
 const runLabel = (run: PlannedRun, parameters: readonly string[]) =>
   `run ${run.index} (${[run.id, ...parameters.map((key) => `${key}=${run.params[key]}`), `replicate ${run.replicate}`, `seed ${run.seed}`].join(', ')})`;
 
 /**
- * `pcsim sweep`: makes the runs (see sweep.ts), then merges the campaign and draws
- * its plots: at once when the sweep made every run of the plan, or, for a shard, when
- * every run of the plan is complete (the last shard to end merges). Exit code 0 when
- * every selected run completed, 1 when one failed, 128 + the signal's number when a
- * signal stopped the sweep, 2 for bad input.
+ * `pcsim sweep`: makes the runs (see sweep.ts), then merges the campaign, draws its
+ * plots and checks its expectations (the experiment's, and each run's own scenario's):
+ * at once when the sweep made every run of the plan, or, for a shard, when every run
+ * of the plan is complete (the last shard to end merges; the others check their own
+ * runs' scenario expectations only). Exit code 0 when every selected run completed and
+ * every expectation held; 1 when a run failed or a plot could not be drawn (whatever
+ * the expectations); EXPECTATIONS_FAILED (3) when the runs completed but an expectation
+ * failed; 128 + the signal's number when a signal stopped the sweep; 2 for bad input.
  */
 export async function sweepCommand(args: SweepArgs): Promise<void> {
   checkJobs(args.jobs);
@@ -91,10 +102,12 @@ export async function sweepCommand(args: SweepArgs): Promise<void> {
     return;
   }
   const failed = count('failed') + count('interrupted') > 0;
+  const exitCode = (unmet: number) => (failed ? 1 : unmet > 0 ? EXPECTATIONS_FAILED : 0);
   const everyRunDone = plan.runs.every((run) => folderState(join(out, run.folder), run.id).state === 'completed');
   if (selection !== undefined && !everyRunDone) {
     say(`${head}; results in ${out} (pcsim merge ${out} once every shard has run)`);
-    process.exitCode = failed ? 1 : 0;
+    const done = selected.filter((run) => ['completed', 'skipped'].includes(outcomes.get(run)?.kind ?? ''));
+    process.exitCode = exitCode(reportSuites(checkRunsOf(out, done), args.junit).failed);
     return;
   }
   const merged = mergeCampaigns([out], out);
@@ -113,7 +126,29 @@ export async function sweepCommand(args: SweepArgs): Promise<void> {
   }
   const plots = drawn.length > 0 ? `; plots ${drawn.join(', ')}` : '';
   say(`${head}; ${merged.rows} rows of ${merged.runs.filter((run) => run.status === 'completed').length} runs merged into ${merged.csv}${plots}`);
-  process.exitCode = failed || plotsFailed ? 1 : 0;
+  const checked = checkCampaignFolder(out);
+  if (checked.campaign.length > 0 || checked.runs.length > 0) recordOutcomes(out, checked.campaign, checked.runs);
+  const { failed: unmet } = reportSuites([{ name: checked.suiteName, outcomes: checked.campaign }, ...checked.runs], args.junit);
+  process.exitCode = plotsFailed ? 1 : exitCode(unmet);
+}
+
+/**
+ * `pcsim check <campaign folder>`: a merged campaign's expectations, from its
+ * campaign.json and metrics.csv, without running anything again (and each run's own
+ * scenario expectations, where its folder is there). A run that did not complete fails
+ * a first expectation of its own, `completed`. Exit code 0 or EXPECTATIONS_FAILED.
+ */
+export function checkCampaignCommand(args: { readonly dir: string; readonly junit?: string }): void {
+  const checked = checkCampaignFolder(args.dir);
+  const runs = checked.record.runs;
+  const unfinished = runs.filter((run) => run.status !== 'completed');
+  const completed: Outcome[] = unfinished.length === 0 ? [] : [{
+    name: 'completed', passed: false, expected: 'every run completed',
+    found: `${unfinished.length} of ${runs.length} runs not completed (run ${unfinished[0].index}: status ${unfinished[0].status})`,
+  }];
+  const { checked: count, failed } = reportSuites([{ name: checked.suiteName, outcomes: [...completed, ...checked.campaign] }, ...checked.runs], args.junit);
+  if (count === 0) say(`${args.dir}: its experiment states no expectations`);
+  process.exitCode = failed > 0 ? EXPECTATIONS_FAILED : 0;
 }
 
 /** `pcsim merge`: the campaign folders' runs into one metrics.csv and campaign.json (in --out, default the first folder). */

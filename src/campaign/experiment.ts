@@ -64,6 +64,8 @@ export interface Experiment {
   readonly plots: readonly PlotDeclaration[];
   /** Named expectations on the campaign's merged results, checked at the end of a sweep. */
   readonly expect: Readonly<Record<string, CampaignExpectation>>;
+  /** Where each expectation is written in the file: ['expect', name] or ['quick', 'expect', name]. */
+  readonly expectPaths: Readonly<Record<string, readonly string[]>>;
   /** Whether this is the file's quick version (loadExperiment with quick: its values applied, out <out>-quick). */
   readonly quick: boolean;
   /** Line (1-based) of the key at a path of the file, or of its nearest ancestor there. */
@@ -138,6 +140,17 @@ export function loadExperiment(file: string, options: { readonly quick?: boolean
       if (!(key in parsed.grid)) fail(['quick', 'grid', key], `expected a key of the file's grid (${Object.keys(parsed.grid).join(', ') || 'none'}), found ${key}`);
     }
   }
+  const expect = { ...parsed.expect, ...quick?.expect };
+  const expectPaths = Object.fromEntries(Object.keys(expect).map((key) => [key, quick && key in quick.expect ? ['quick', 'expect', key] : ['expect', key]]));
+  // A point selects runs by the values of swept parameters: any other key would select none, or all.
+  const parameters = [...Object.keys(parsed.grid), ...parsed.runs.flatMap((point) => Object.keys(point))];
+  for (const [key, e] of Object.entries(expect)) {
+    for (const param of Object.keys(e.point)) {
+      if (!parameters.includes(param)) {
+        fail([...expectPaths[key], 'point', param], `expected a swept parameter (a key of grid or runs: ${[...new Set(parameters)].join(', ') || 'none'}), found ${param}`);
+      }
+    }
+  }
   const name = parsed.name ?? basename(file, extname(file));
   const out = parsed.out ?? `results/${name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '') || 'campaign'}`;
   return {
@@ -151,7 +164,8 @@ export function loadExperiment(file: string, options: { readonly quick?: boolean
     set: { ...parsed.set, ...quick?.set },
     out: quick ? `${out}-quick` : out,
     plots: parsed.plots,
-    expect: { ...parsed.expect, ...quick?.expect },
+    expect,
+    expectPaths,
     quick: quick !== undefined,
     lineOf,
   };

@@ -97,7 +97,7 @@ export function mergeCampaigns(dirs: readonly string[], out: string): MergeResul
   for (const run of listed) counts[run.status] = (counts[run.status] ?? 0) + 1;
   const campaign = {
     name: first.name, experiment: first.experiment, scenario: first.scenario, set: first.set, replicates: first.replicates,
-    parameters, counts, runs: listed,
+    quick: first.quick ?? false, parameters, expect: first.expect ?? {}, counts, runs: listed,
   };
   writeFileSync(`${campaignPath}.${process.pid}.tmp`, `${JSON.stringify(campaign, null, 2)}\n`);
   renameSync(`${campaignPath}.${process.pid}.tmp`, campaignPath);

@@ -9,6 +9,7 @@ import { manifestName } from '../output/manifest.js';
 import { canonicalJson, runId, safeFolderName } from '../output/run-id.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { CampaignExpectation } from './campaign-expectations.js';
 import { settableText, type Experiment } from './experiment.js';
 import { holds, WhereProblem } from './where.js';
 
@@ -30,6 +31,8 @@ export interface PlannedRun {
   readonly folder: string;
   readonly engine: 'cycle' | 'event';
   readonly cycles: number;
+  /** A cycle in the unit of its metrics.csv's first column: 1 (cycles), or the event engine's period (ms). */
+  readonly unit: number;
 }
 
 export interface Plan {
@@ -43,6 +46,10 @@ export interface Plan {
   /** The swept key paths: the grid's, then any other a `runs` point sets, in order. */
   readonly parameters: readonly string[];
   readonly runs: readonly PlannedRun[];
+  /** The campaign's expectations, as the experiment file resolves them (its quick version's, for --quick). */
+  readonly expect: Readonly<Record<string, CampaignExpectation>>;
+  /** Whether this is the experiment's quick version. */
+  readonly quick: boolean;
 }
 
 /**
@@ -148,6 +155,7 @@ export async function planCampaign(experiment: Experiment, options: { readonly s
 
   const runs: PlannedRun[] = [];
   const seen = new Set<string>();
+  const observers = new Set<string>();
   for (const [p, { point, at }] of pointsOf(experiment).entries()) {
     const given = new Map(point);
     const kept = experiment.where.every(({ condition }, i) => {
@@ -162,6 +170,7 @@ export async function planCampaign(experiment: Experiment, options: { readonly s
     if (!kept) continue;
     const set = assignments(point);
     const scenario: Scenario = await load(set, at, set.join(', '));
+    for (const name of Object.keys(scenario.observers)) observers.add(name);
     const params: Record<string, string> = {};
     for (const key of parameters) {
       const value = given.has(key) ? given.get(key) : valueAt(scenario, key);
@@ -176,13 +185,19 @@ export async function planCampaign(experiment: Experiment, options: { readonly s
       runs.push({
         index: runs.length, id, point: p, replicate, seed, params, set: [...fileSet, ...set, ...cliSet],
         folder: join('runs', `${safeFolderName(scenario.name)}-seed${seed}-${id}`),
-        engine: scenario.engine, cycles: scenario.cycles,
+        engine: scenario.engine, cycles: scenario.cycles, unit: scenario.engine === 'event' ? scenario.event.period : 1,
       });
+    }
+  }
+  for (const [name, e] of Object.entries(experiment.expect)) {
+    if (runs.length > 0 && !observers.has(e.observer)) {
+      const path = [...experiment.expectPaths[name], 'observer'];
+      throw new ScenarioError(path.join('.'), `expected an observer of the scenario (${[...observers].join(', ') || 'none'}), found ${e.observer}`, experiment.file, experiment.lineOf(path));
     }
   }
   return {
     name: experiment.name, experiment: resolve(experiment.file), scenario: experiment.scenario, set: cliSet,
-    replicates: experiment.replicates, parameters, runs,
+    replicates: experiment.replicates, parameters, runs, expect: experiment.expect, quick: experiment.quick,
   };
 }
 

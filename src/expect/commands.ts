@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { ScenarioError } from '../engine/errors.js';
 import { checkRunFolder, describeFailures, diffRuns, EXPECTATIONS_FAILED, readRunFolder } from './check-run.js';
-import { junitXml } from './junit.js';
+import { junitSuites, type Suite } from './junit.js';
 
 /**
  * Checks the expectations of a finished run's folder: prints each failure (name,
@@ -10,22 +10,39 @@ import { junitXml } from './junit.js';
  */
 export function reportExpectations(dir: string, junit?: string, onNone?: () => void): number {
   const { suite, outcomes } = checkRunFolder(dir);
+  const { checked, failed } = reportSuites([{ name: suite, outcomes }], junit);
+  if (checked === 0) onNone?.();
+  return failed > 0 ? EXPECTATIONS_FAILED : 0;
+}
+
+/** Outcomes under a name; `label` (if any) starts each of their failure lines. */
+export interface LabelledSuite extends Suite {
+  readonly label?: string;
+}
+
+/**
+ * Writes the suites' JUnit XML if asked; when there are outcomes, prints each failure
+ * (name, expected, found) and a last line counting them on stderr. Returns the counts.
+ */
+export function reportSuites(suites: readonly LabelledSuite[], junit?: string): { checked: number; failed: number } {
   if (junit !== undefined) {
     try {
-      writeFileSync(junit, junitXml(suite, outcomes));
+      writeFileSync(junit, junitSuites(suites));
     } catch (error) {
       throw new ScenarioError('', `cannot write ${junit}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, '--junit');
     }
   }
-  if (outcomes.length === 0) {
-    onNone?.();
-    return 0;
+  const checked = suites.reduce((n, s) => n + s.outcomes.length, 0);
+  if (checked === 0) return { checked, failed: 0 };
+  let failed = 0;
+  for (const { label, outcomes } of suites) {
+    for (const line of describeFailures(outcomes)) {
+      failed++;
+      process.stderr.write(`pcsim: ${label ? `${label}: ` : ''}${line}\n`);
+    }
   }
-  const failures = describeFailures(outcomes);
-  for (const line of failures) process.stderr.write(`pcsim: ${line}\n`);
-  const passed = outcomes.length - failures.length;
-  process.stderr.write(`pcsim: expectations: ${passed} passed, ${failures.length} failed${junit ? ` (JUnit XML in ${junit})` : ''}\n`);
-  return failures.length > 0 ? EXPECTATIONS_FAILED : 0;
+  process.stderr.write(`pcsim: expectations: ${checked - failed} passed, ${failed} failed${junit ? ` (JUnit XML in ${junit})` : ''}\n`);
+  return { checked, failed };
 }
 
 /** `pcsim check <dir>`: a finished run's expectations, without running it again. */

@@ -84,31 +84,68 @@ function checkMetric(name: string, e: MetricExpectation, rows: readonly Row[], u
   const where = `${e.observer}/${e.metric}`;
   const expected = `${where} ${describeWhen(e)} ${describeBound(e)}`;
   if (series.length === 0) return { name, passed: false, expected, found: `no rows of ${where}` };
-  let values: number[];
-  let at: string;
-  if (e.window) {
-    const from = e.window.from * unit;
-    const to = e.window.to === undefined ? Infinity : e.window.to * unit;
-    const inside = series.filter((r) => r.at >= from && r.at <= to);
+  if (e.window && e.of === 'every') {
+    const inside = inWindow(series, e.window, unit);
     if (inside.length === 0) return { name, passed: false, expected, found: `no rows of ${where} in the window` };
-    values = inside.map((r) => r.value);
-    if (e.of !== 'every') {
-      const v = e.of === 'mean' ? values.reduce((s, x) => s + x, 0) / values.length
-        : e.of === 'min' ? Math.min(...values) : Math.max(...values);
-      return { name, passed: holds(e, v), expected, found: `${e.of} ${format(v)} over ${values.length} observations` };
-    }
     const failing = inside.find((r) => !holds(e, r.value));
     return failing
       ? { name, passed: false, expected, found: `${format(failing.value)} at ${cycleOf(failing.at, unit)}` }
-      : { name, passed: true, expected, found: `${values.length} observations within` };
+      : { name, passed: true, expected, found: `${inside.length} observations within` };
   }
-  const row = e.at === undefined || e.at === 'last' ? series[series.length - 1] : series.find((r) => r.at === (e.at as number) * unit);
-  if (!row) return { name, passed: false, expected, found: `no row of ${where} at cycle ${e.at}` };
-  at = cycleOf(row.at, unit);
-  return { name, passed: holds(e, row.value), expected, found: `${format(row.value)} at ${at}` };
+  const read = readValue(series, { ...e, of: e.of === 'every' ? 'mean' : e.of }, unit, where);
+  return 'missing' in read ? { name, passed: false, expected, found: read.missing } : { name, passed: holds(e, read.value), expected, found: read.found };
 }
 
-function holds(e: MetricExpectation, x: number): boolean {
+/** How one value is read from a metric's series: at a cycle (default: its last observation), or reduced over a window of cycles. */
+export interface Reading {
+  readonly at?: number | 'last';
+  readonly window?: { readonly from: number; readonly to?: number };
+  readonly of: 'mean' | 'min' | 'max';
+}
+
+/** A value read, with how it reads in a message; or why there is none. */
+export type Read = { readonly value: number; readonly found: string } | { readonly missing: string };
+
+/**
+ * The value a reading takes of `series` (one observer's metric, in order; not empty).
+ * `unit` turns cycles into the rows' unit; `where` names the metric in messages.
+ */
+export function readValue(series: readonly Row[], reading: Reading, unit: number, where: string): Read {
+  if (reading.window) {
+    const values = inWindow(series, reading.window, unit).map((r) => r.value);
+    if (values.length === 0) return { missing: `no rows of ${where} in the window` };
+    const v = reduce(values, reading.of);
+    return { value: v, found: `${reading.of} ${format(v)} over ${values.length} observations` };
+  }
+  const { at } = reading;
+  const row = at === undefined || at === 'last' ? series[series.length - 1] : series.find((r) => r.at === at * unit);
+  if (!row) return { missing: `no row of ${where} at cycle ${at}` };
+  return { value: row.value, found: `${format(row.value)} at ${cycleOf(row.at, unit)}` };
+}
+
+function inWindow(series: readonly Row[], window: { readonly from: number; readonly to?: number }, unit: number): Row[] {
+  const from = window.from * unit;
+  const to = window.to === undefined ? Infinity : window.to * unit;
+  return series.filter((r) => r.at >= from && r.at <= to);
+}
+
+/** The mean, minimum or maximum of some values (NaN if any is NaN). */
+export function reduce(values: readonly number[], how: 'mean' | 'min' | 'max'): number {
+  return how === 'mean' ? values.reduce((s, x) => s + x, 0) / values.length
+    : how === 'min' ? Math.min(...values) : Math.max(...values);
+}
+
+/** A bound on a value: min and/or max, or value with an absolute and/or relative tolerance. */
+export interface Bound {
+  readonly min?: number;
+  readonly max?: number;
+  readonly value?: number;
+  readonly tolerance?: number;
+  readonly relative?: number;
+}
+
+/** Whether x is within the bound (NaN never is). */
+export function holds(e: Bound, x: number): boolean {
   if (Number.isNaN(x)) return false;
   if (e.value !== undefined) {
     const allowed = Math.max(e.tolerance ?? 0, (e.relative ?? 0) * Math.abs(e.value));
@@ -142,7 +179,8 @@ function describeWhen(e: MetricExpectation): string {
   return e.at === undefined || e.at === 'last' ? 'at the last observation' : `at cycle ${e.at}`;
 }
 
-function describeBound(e: MetricExpectation): string {
+/** A bound as expected values read: `= 0.3 ± 5%`, `in [1, 2]`, `>= 1`. */
+export function describeBound(e: Bound): string {
   if (e.value !== undefined) {
     const parts = [e.tolerance !== undefined ? `± ${e.tolerance}` : '', e.relative !== undefined ? `± ${e.relative * 100}%` : ''].filter(Boolean);
     return `= ${e.value}${parts.length ? ` ${parts.join(' or ')}` : ''}`;
@@ -155,6 +193,7 @@ function cycleOf(at: number, unit: number): string {
   return unit === 1 ? `cycle ${at}` : `time ${at} ms`;
 }
 
-function format(x: number): string {
+/** A number for messages: integers as they are, others to 6 significant digits. */
+export function format(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toPrecision(6).replace(/\.?0+$/, '');
 }
