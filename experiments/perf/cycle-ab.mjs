@@ -10,9 +10,11 @@
 //   node experiments/perf/cycle-ab.mjs .ab-old .ab-new [--size 1000000] [--cycles 12] [--set-a k=v] [--set-b k=v]
 //
 // --set-a/--set-b apply a scenario override to one build only (a key the other build
-// does not know, such as a protocol variant).
+// does not know, such as a protocol variant); each may be given more than once.
 //
 // Prints each build's median s/cycle and the median of B/A per turn; appends to results/perf/cycle-ab.tsv.
+// Also prints the same for CPU seconds (the process's, while one build runs its turn): on a
+// machine loaded beyond its cores, wall time also counts the turns' waits for a core.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { median, option, report } from './report.mjs';
@@ -23,36 +25,45 @@ const size = Number(option('size', 1_000_000));
 const cycles = Number(option('cycles', 12));
 const scenarioFile = fileURLToPath(new URL('../../scenarios/cyclon.yaml', import.meta.url));
 
-const setA = option('set-a');
-const setB = option('set-b');
+/** Every value given after `--name`. */
+const options = (name) => process.argv.flatMap((arg, i, all) => (all[i - 1] === `--${name}` ? [arg] : []));
+const setA = options('set-a').join(' ');
+const setB = options('set-b').join(' ');
 
 async function start(dist, extra) {
   const pcsim = await import(pathToFileURL(path.resolve(dist, 'index.js')).href);
   const { scenario, registry } = await pcsim.loadScenario(scenarioFile, {
     registry: pcsim.builtinRegistry(),
-    set: [`size=${size}`, `cycles=${cycles + 2}`, 'observers={}', ...(extra ? [extra] : [])],
+    set: [`size=${size}`, `cycles=${cycles + 2}`, 'observers={}', ...(extra ? extra.split(' ') : [])],
   });
   const simulation = new pcsim.Simulation(scenario, registry);
   const sink = () => {};
   simulation.advance(sink); // warm-up: the JIT
   return () => {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     simulation.advance(sink);
-    return (performance.now() - t) / 1000;
+    const { user, system } = process.cpuUsage(cpu);
+    return { wall: (performance.now() - t) / 1000, cpu: (user + system) / 1e6 };
   };
 }
 
 const runA = await start(a, setA);
 const runB = await start(b, setB);
 const seconds = { a: [], b: [], ratio: [] };
+const cpu = { a: [], b: [], ratio: [] };
 for (let i = 0; i < cycles; i++) {
   const x = runA();
   const y = runB();
-  seconds.a.push(x);
-  seconds.b.push(y);
-  seconds.ratio.push(y / x);
+  seconds.a.push(x.wall);
+  seconds.b.push(y.wall);
+  seconds.ratio.push(y.wall / x.wall);
+  cpu.a.push(x.cpu);
+  cpu.b.push(y.cpu);
+  cpu.ratio.push(y.cpu / x.cpu);
 }
 console.log(`B/A per turn: ${seconds.ratio.map((r) => r.toFixed(2)).join(' ')}`);
+console.log(`CPU s/cycle: A ${median(cpu.a).toFixed(3)}, B ${median(cpu.b).toFixed(3)}, B/A per turn (median) ${median(cpu.ratio).toFixed(3)}`);
 report('cycle-ab', [{
   size, cycles, a: setA ? `${a} ${setA}` : a, b: setB ? `${b} ${setB}` : b,
   a_s_per_cycle: median(seconds.a).toFixed(3), b_s_per_cycle: median(seconds.b).toFixed(3), b_over_a: median(seconds.ratio).toFixed(3),

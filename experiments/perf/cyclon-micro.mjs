@@ -20,7 +20,7 @@ const [a, b] = rest;
 async function benchmark(folder, size, cycles) {
   const { loadScenario, Simulation } = await build(folder);
   const { scenario, registry } = await loadScenario(scenarioPath, {
-    set: [`size=${size}`, `cycles=${cycles}`, 'protocols.cyclon.shuffle=5', 'observers.overlay.every=1000000'],
+    set: [`size=${size}`, `cycles=${cycles}`, 'protocols.cyclon.shuffle=5', 'observers={}'],
   });
   return new Simulation(scenario, registry);
 }

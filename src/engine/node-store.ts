@@ -46,8 +46,6 @@ export class NodeStore {
   /** Buckets of idTable minus one, and the shift that turns a 32-bit hash into a bucket. */
   private idMask = 0;
   private idShift = 32;
-  /** A deprecated dense id -> slot table, kept only once idMap() was called (it grows with every id issued). */
-  private denseIdMap: Int32Array | null = null;
   private nextId = 0;
   private everySlotIsItsId = true;
   /**
@@ -129,7 +127,6 @@ export class NodeStore {
     const id = this.nextId++;
     this.idOf[slot] = id;
     this.markLive(slot, joinedAt);
-    if (this.denseIdMap) this.setDense(id, slot);
     if (!this.everySlotIsItsId) this.insertId(id, slot);
     else if (slot !== id) this.buildIdTable(); // the first reused slot: from now on ids need the table
     return slot;
@@ -161,7 +158,6 @@ export class NodeStore {
     if (!this.isOffline(slot)) throw new Error(`slot ${slot} holds no offline node`);
     this.offlineBytes![slot] = 0;
     this.markLive(slot, at);
-    if (this.denseIdMap) this.denseIdMap[this.idOf[slot]] = slot;
     if (!this.everySlotIsItsId) this.insertId(this.idOf[slot], slot);
   }
 
@@ -179,7 +175,6 @@ export class NodeStore {
 
   private takeOffLiveList(slot: number): void {
     if (!this.isLive(slot)) throw new Error(`slot ${slot} holds no live node`);
-    if (this.denseIdMap) this.denseIdMap[this.idOf[slot]] = -1;
     if (!this.everySlotIsItsId) this.deleteId(this.idOf[slot]);
     if (this.aliveBytes !== null) this.aliveBytes[slot] = 0;
     this.liveBits[slot >> 5] &= ~(1 << slot);
@@ -240,20 +235,7 @@ export class NodeStore {
 
   /** Words the id -> slot map holds now (for tests: it follows the capacity, never the ids issued). */
   get idMapWords(): number {
-    return this.idTable.length + (this.denseIdMap?.length ?? 0);
-  }
-
-  /**
-   * @deprecated Use slotOf: this dense id -> slot table grows with every id ever issued.
-   * Kept, once asked for, for readers that index it directly. Re-read after adds (it may
-   * grow) and after a restore.
-   */
-  idMap(): Int32Array {
-    if (!this.denseIdMap) {
-      this.denseIdMap = new Int32Array(Math.max(16, this.capacity, this.nextId)).fill(-1);
-      for (let i = 0; i < this.liveCount; i++) this.denseIdMap[this.idOf[this.liveSlot(i)]] = this.liveSlot(i);
-    }
-    return this.denseIdMap;
+    return this.idTable.length;
   }
 
   /** The i-th live slot, 0 <= i < size (order changes as nodes leave). */
@@ -353,12 +335,6 @@ export class NodeStore {
     this.freeCount = saved.free.length;
     if (this.everySlotIsItsId) this.idTable = new Int32Array(0);
     else this.buildIdTable();
-    if (this.denseIdMap) {
-      // In place when it is long enough, so that a table taken from idMap() stays valid.
-      if (this.denseIdMap.length < this.nextId) this.denseIdMap = new Int32Array(Math.max(this.nextId, 2 * this.denseIdMap.length));
-      this.denseIdMap.fill(-1);
-      for (let i = 0; i < this.liveCount; i++) this.denseIdMap[this.idOf[this.liveSlot(i)]] = this.liveSlot(i);
-    }
   }
 
   /** The hash table of the live nodes, from scratch: at least 3/2 as many buckets as slots (a power of two). */
@@ -396,15 +372,6 @@ export class NodeStore {
       hole = next;
     }
     table[2 * hole + 1] = -1;
-  }
-
-  private setDense(id: number, slot: number): void {
-    if (id >= this.denseIdMap!.length) {
-      const grown = new Int32Array(this.denseIdMap!.length * 2).fill(-1);
-      grown.set(this.denseIdMap!);
-      this.denseIdMap = grown;
-    }
-    this.denseIdMap![id] = slot;
   }
 }
 

@@ -78,7 +78,7 @@ export class CyclonEvents {
     let n = records[pBase + caches.cache];
     if (n === 0) return;
     const qId = caches.takeOldest(pBase, n, -1);
-    caches.ageEntries(pBase); // see Cyclon.exchange
+    caches.ageEntries(pBase); // see Cyclon.shuffles
     n--;
 
     const messages = this.messages!;

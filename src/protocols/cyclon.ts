@@ -22,7 +22,7 @@ const params = z.strictObject({
 });
 export type CyclonParams = z.infer<typeof params>;
 
-/** A contact not yet looked up (see Cyclon.exchange). */
+/** A contact not yet looked up (see Cyclon.shuffles). */
 const UNRESOLVED = -2;
 
 /**
@@ -73,8 +73,10 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
   private prefetchSink = 0;
   /** Per initiator of the current batch of 16: its predicted contact's slot, then its actual one. */
   private readonly batchQ = new Int32Array(16);
-  /** Per initiator of the current batch: index of its oldest entry when the batch began. */
+  /** Per initiator of the current batch: index of its oldest entry when the batch began (-1: not looked up). */
   private readonly batchOldest = new Int32Array(16);
+  /** The initiator of a lone shuffle (see step), as a batch of one. */
+  private readonly lone = new Int32Array(1);
   private readonly topology: CyclonParams['init']['topology'];
   private readonly contacts: number;
   /** Whether a partition is in force this sweep (then each contact goes through ctx.contact). */
@@ -208,7 +210,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
         const base = p * stride;
         const oldest = caches.oldestIndex(base, records[base + c]);
         oldestAt[i - start] = oldest;
-        // The contact's likely slot (see CyclonCaches.slotOf), checked by exchange; while
+        // The contact's likely slot (see CyclonCaches.slotOf), checked by shuffles; while
         // partitioned, the engine's answer, so that no early read touches a node out of reach.
         const qId = records[base + oldest];
         contacts[i - start] = partitioned ? contact(p, qId) : qId < capacity ? qId : store.slotOf(qId);
@@ -218,28 +220,16 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
         const q = contacts[i - start];
         if (q >= 0) sink = (sink + records[q * stride] + records[q * stride + second]) | 0;
       }
-      // The oldest index found above still holds unless an earlier exchange of this
-      // batch changed P's cache, i.e. P was its contact: `changed` is a 32-bit filter
-      // of those contacts' slots, checked exactly on a hit.
-      let changed = 0;
-      for (let i = start; i < end; i++) {
-        const p = order[i];
-        let oldest = oldestAt[i - start];
-        if ((changed >>> (p & 31)) & 1) {
-          for (let j = start; j < i; j++) if (contacts[j - start] === p) oldest = -1;
-        }
-        // While partitioned, the engine's answer above holds for an unchanged oldest entry.
-        const q = this.exchange(p, oldest, partitioned && oldest >= 0 ? contacts[i - start] : UNRESOLVED);
-        contacts[i - start] = q;
-        if (q >= 0) changed |= 1 << (q & 31);
-      }
+      this.shuffles(order, start, end);
     }
     this.prefetchSink = (this.prefetchSink + sink) | 0;
   }
 
   step(p: number): void {
     this.refresh();
-    this.exchange(p, -1);
+    this.lone[0] = p;
+    this.batchOldest[0] = -1;
+    this.shuffles(this.lone, 0, 1);
   }
 
   /** What may change between sweeps: the global cycle, partitions. */
@@ -266,34 +256,61 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
   }
 
   /**
-   * One shuffle initiated by the node in slot p, whose oldest entry is at `oldest`
-   * (-1: find it), with the contact's slot as ctx.contact gave it for that entry, if
-   * known. Returns the contact's slot, or -1 if no exchange took place.
+   * The shuffles initiated by the nodes in slots order[start..end), a batch of at most
+   * 16, in turn. Initiator i's oldest entry is at batchOldest[i - start] (-1: find it)
+   * and, while partitioned, batchQ[i - start] holds the contact's slot as ctx.contact
+   * gave it for that entry; batchQ[i - start] is left with the contact's slot, or -1 if
+   * no exchange took place.
+   *
+   * One call per batch, with the shuffle written out in its loop rather than called per
+   * initiator: V8 (Node 20) inlined a per-shuffle method into stepAll only when stepAll
+   * was compiled before that method had optimised code of its own, so whether every
+   * shuffle paid a call depended on the order of compilations.
    */
-  private exchange(p: number, oldest: number, contact = UNRESOLVED): number {
+  private shuffles(order: Int32Array, start: number, end: number): void {
     const caches = this.caches;
     const records = this.records;
-    const pBase = p * this.stride;
-    let n = records[pBase + this.cache];
-    if (n === 0) return -1;
-
-    // The oldest neighbour Q is the one to shuffle with; its entry leaves P's cache. Every
-    // entry of P's ages by one: the paper does that first, but it changes no entry's
-    // rank, and the oldest found before it is the one stepAll looks up ahead.
-    const qId = caches.takeOldest(pBase, n, oldest);
-    caches.ageEntries(pBase);
-    n--;
-    // Q has left, or a partition cuts it off: the contact fails and its entry stays
-    // dropped. The owner-word guess is the engine's answer too while no partition is in force.
-    const q = contact !== UNRESOLVED ? contact : this.partitioned ? this.ctx.contact(p, qId) : caches.slotOf(qId);
-    if (q < 0) return -1;
-
-    // P's offer; Q answers and merges it; P merges the answer (the event engine's steps too).
+    const stride = this.stride;
+    const c = this.cache;
     const l = this.shuffleLength;
-    const offered = caches.offer(pBase, n, l, this.sentP, this.sendIds, 0, this.sendAges, 0);
-    const answered = caches.answer(q * this.stride, l, this.sendIds, this.sendAges, offered, this.sentQ, this.replyIds, 0, this.replyAges, 0);
-    caches.mergeAnswer(pBase, n, this.replyIds, this.replyAges, answered, this.sentP, offered - 1);
-    return q;
+    const partitioned = this.partitioned;
+    const contacts = this.batchQ;
+    const oldestAt = this.batchOldest;
+    // The oldest index found ahead still holds unless an earlier shuffle of this batch
+    // changed P's cache, i.e. P was its contact: `changed` is a 32-bit filter of those
+    // contacts' slots, checked exactly on a hit.
+    let changed = 0;
+    for (let i = start; i < end; i++) {
+      const p = order[i];
+      const pBase = p * stride;
+      let oldest = oldestAt[i - start];
+      if ((changed >>> (p & 31)) & 1) {
+        for (let j = start; j < i; j++) if (contacts[j - start] === p) oldest = -1;
+      }
+      // While partitioned, the engine's answer found ahead holds for an unchanged oldest entry.
+      const known = partitioned && oldest >= 0 ? contacts[i - start] : UNRESOLVED;
+      contacts[i - start] = -1;
+      let n = records[pBase + c];
+      if (n === 0) continue;
+
+      // The oldest neighbour Q is the one to shuffle with; its entry leaves P's cache. Every
+      // entry of P's ages by one: the paper does that first, but it changes no entry's
+      // rank, and the oldest found before it is the one stepAll looks up ahead.
+      const qId = caches.takeOldest(pBase, n, oldest);
+      caches.ageEntries(pBase);
+      n--;
+      // Q has left, or a partition cuts it off: the contact fails and its entry stays
+      // dropped. The owner-word guess is the engine's answer too while no partition is in force.
+      const q = known !== UNRESOLVED ? known : partitioned ? this.ctx.contact(p, qId) : caches.slotOf(qId);
+      if (q < 0) continue;
+
+      // P's offer; Q answers and merges it; P merges the answer (the event engine's steps too).
+      const offered = caches.offer(pBase, n, l, this.sentP, this.sendIds, 0, this.sendAges, 0);
+      const answered = caches.answer(q * stride, l, this.sendIds, this.sendAges, offered, this.sentQ, this.replyIds, 0, this.replyAges, 0);
+      caches.mergeAnswer(pBase, n, this.replyIds, this.replyAges, answered, this.sentP, offered - 1);
+      contacts[i - start] = q;
+      changed |= 1 << (q & 31);
+    }
   }
 
   prefetchPeers(slot: number): number {

@@ -177,7 +177,7 @@ describe('cyclon, as published', () => {
           protocols: { cyclon: { type: 'cyclon', cache: c, shuffle: l, init: { topology }, ...rules } },
         });
         const cyclon = simulation.protocols.get('cyclon') as Cyclon;
-        const inside = cyclon as unknown as { caches: CyclonCaches; exchange: (p: number, ...rest: unknown[]) => number };
+        const inside = cyclon as unknown as { caches: CyclonCaches; shuffles: (order: Int32Array, start: number, end: number) => void };
         const caches = inside.caches;
         // Without churn that adds nodes, slots are ids.
         const read = (slot: number): Entry[] => Array.from({ length: cyclon.degree(slot) }, (_, k) => ({
@@ -191,19 +191,18 @@ describe('cyclon, as published', () => {
           for (const at of next!) expect(at).toBeLessThan(n);
           return next!;
         });
-        // Each shuffle, in the order the engine runs them: the implementation's first, then
-        // the reference's with the implementation's draws, which it must use up.
+        // Each batch of shuffles, in the order the engine runs them: the implementation's
+        // first, then the reference's with the implementation's draws, which they must use up.
         const pickRandom = caches.pickRandom.bind(caches);
         caches.pickRandom = (out, n, k) => {
           pickRandom(out, n, k);
           picks.push(Array.from(out.subarray(0, k)));
         };
-        const exchange = inside.exchange.bind(cyclon);
-        inside.exchange = (p, ...rest) => {
-          const result = exchange(p, ...rest);
-          reference.shuffle(p, (id) => live.has(id));
+        const shuffles = inside.shuffles.bind(cyclon);
+        inside.shuffles = (order, start, end) => {
+          shuffles(order, start, end);
+          for (let i = start; i < end; i++) reference.shuffle(order[i], (id) => live.has(id));
           expect(picks).toEqual([]);
-          return result;
         };
         for (let cycle = 1; !simulation.done; cycle++) {
           for (const [at, node] of failures) {
