@@ -3,6 +3,7 @@ import { declaredAttribute } from '../engine/attribute.js';
 import { defineProtocol, type BatchedStep, type Linkable, type Protocol, type ProtocolContext } from '../engine/protocol.js';
 import type { Random } from '../engine/random.js';
 import type { SlabPool } from '../engine/slab-pool.js';
+import { contactId } from './slots.js';
 
 const params = z.strictObject({
   attribute: z.string().min(1).describe('the attribute nodes are ranked by, as declared under `attributes:`'),
@@ -180,14 +181,15 @@ export class Topk implements Protocol, BatchedStep {
    * The same as step(order[i]) for each i, in batches of 64 whose memory loads overlap:
    * first each initiator's list, id and value are read, then the peers are drawn (the
    * draws, from the sampler's state and this stream, are the ones step() makes, in the
-   * same order: no exchange changes them) and their lists read, then the exchanges run
-   * in order, on lists already in cache. At 10^6 nodes each list read is a cache miss;
-   * JavaScript has no prefetch instruction, an early load folded into a kept sum is the
-   * nearest thing.
+   * same order: no exchange changes them), where their ids lead is read, then their
+   * slots and lists, then the exchanges run in order, on lists already in cache. At
+   * 10^6 nodes each list read (and each id lookup) is a cache miss; JavaScript has no
+   * prefetch instruction, an early load folded into a kept sum is the nearest thing.
    */
   stepAll(order: Int32Array, from: number, to: number): void {
     const { batchPeer } = this;
-    const idOf = this.ctx.store.idOf;
+    const { store } = this.ctx;
+    const { idOf, capacity } = store;
     let sink = 0;
     for (let start = from; start < to; start += BATCH) {
       const end = Math.min(start + BATCH, to);
@@ -195,7 +197,13 @@ export class Topk implements Protocol, BatchedStep {
         const slot = order[i];
         sink += this.touch(slot) + idOf[slot];
       }
-      for (let i = start; i < end; i++) batchPeer[i - start] = this.drawPeer(order[i]);
+      // The draws, then early loads of where their ids lead, then their slots.
+      for (let i = start; i < end; i++) batchPeer[i - start] = this.peers.samplePeer(order[i], this.random);
+      for (let i = start; i < end; i++) {
+        const id = batchPeer[i - start];
+        if (id >= 0) sink += (id < capacity ? idOf[id] : 0) + store.prefetchId(id);
+      }
+      for (let i = start; i < end; i++) batchPeer[i - start] = this.peerSlot(order[i], batchPeer[i - start]);
       for (let i = start; i < end; i++) {
         const q = batchPeer[i - start];
         if (q >= 0) sink += this.touch(q);
@@ -218,9 +226,13 @@ export class Topk implements Protocol, BatchedStep {
 
   /** The slot of a peer drawn from the sampler that `slot` can reach now, or -1. */
   private drawPeer(slot: number): number {
-    const id = this.peers.samplePeer(slot, this.random);
+    return this.peerSlot(slot, this.peers.samplePeer(slot, this.random));
+  }
+
+  /** The slot of node `id` (-1: none) if `slot` can reach it now and it is another node, else -1. */
+  private peerSlot(slot: number, id: number): number {
     if (id < 0) return -1;
-    const q = this.ctx.contact(slot, id);
+    const q = contactId(this.ctx, slot, id, -1);
     return q === slot ? -1 : q;
   }
 

@@ -1,9 +1,14 @@
 import type { Context } from '../engine/protocol.js';
+import { contactId } from './slots.js';
 
 /** What a message-style protocol needs from the engine: the event engine's Transport, or LocalWire in the cycle engine. */
 export interface Wire {
-  /** Sends `kind` with pooled `payload` from the node in slot `from` to node id `to`; false: dropped at once (the sender's timeout will tell). */
-  send(from: number, to: number, kind: number, payload: number): boolean;
+  /**
+   * Sends `kind` with pooled `payload` from the node in slot `from` to node id `to`; false:
+   * dropped at once (the sender's timeout will tell). `hint`: the slot `to` was last seen
+   * in, or -1 (a speed-up only: a wrong hint changes nothing).
+   */
+  send(from: number, to: number, kind: number, payload: number, hint?: number): boolean;
   /** onTimeout(slot, kind, token) once the wait for a reply is over. */
   timeout(slot: number, kind: number, token: number): void;
 }
@@ -22,24 +27,39 @@ export interface Handlers {
  * Replies are delivered the same way, so a whole exchange completes within the step;
  * then the step's timeouts fire (a reply that has not come by then never will). Nothing
  * is queued between steps, so nothing here needs saving in checkpoints.
+ *
+ * Slot hints: a message may carry the slot its destination was last seen in, tried
+ * before the id is looked up (see slots.ts: the result is ctx.contact's). A reply to
+ * the message being delivered (to its sender's id) gets its sender's slot as hint.
  */
 export class LocalWire implements Wire {
-  private messages: Int32Array = new Int32Array(4 * 64);
+  private messages: Int32Array = new Int32Array(RECORD * 64);
   private head = 0;
   private tail = 0;
   private timeouts: Int32Array = new Int32Array(3 * 16);
   private timeoutHead = 0;
   private timeoutTail = 0;
 
+  /** The slot and id of the sender of the message being delivered (-1: none). */
+  private senderSlot = -1;
+  private senderId = -1;
+
   constructor(private readonly ctx: Context, private readonly handlers: Handlers) {}
 
-  send(from: number, to: number, kind: number, payload: number): boolean {
-    if (this.tail + 4 > this.messages.length) this.messages = grow(this.messages, this.head, this.tail, (n) => { this.tail = n; this.head = 0; });
+  /** The slot of the sender of the message being delivered, or -1 outside deliveries. */
+  get sender(): number {
+    return this.senderSlot;
+  }
+
+  send(from: number, to: number, kind: number, payload: number, hint = -1): boolean {
+    if (this.tail + RECORD > this.messages.length) this.messages = grow(this.messages, this.head, this.tail, (n) => { this.tail = n; this.head = 0; });
     const m = this.messages;
     m[this.tail] = from; m[this.tail + 1] = to; m[this.tail + 2] = kind; m[this.tail + 3] = payload;
-    this.tail += 4;
+    m[this.tail + 4] = hint < 0 && to === this.senderId ? this.senderSlot : hint;
+    this.tail += RECORD;
     return true;
   }
+
 
   timeout(slot: number, kind: number, token: number): void {
     if (this.timeoutTail + 3 > this.timeouts.length) this.timeouts = grow(this.timeouts, this.timeoutHead, this.timeoutTail, (n) => { this.timeoutTail = n; this.timeoutHead = 0; });
@@ -54,11 +74,18 @@ export class LocalWire implements Wire {
     for (;;) {
       if (this.head < this.tail) {
         const m = this.messages;
-        const from = m[this.head], to = m[this.head + 1], kind = m[this.head + 2], payload = m[this.head + 3];
-        this.head += 4;
-        const slot = ctx.contact(from, to);
-        if (slot < 0) handlers.onUndelivered(kind, payload);
-        else handlers.onMessage(slot, kind, ctx.store.idOf[from], payload);
+        const from = m[this.head], to = m[this.head + 1], kind = m[this.head + 2], payload = m[this.head + 3], hint = m[this.head + 4];
+        this.head += RECORD;
+        const slot = contactId(ctx, from, to, hint);
+        if (slot < 0) {
+          handlers.onUndelivered(kind, payload);
+          continue;
+        }
+        const id = ctx.store.idOf[from];
+        this.senderSlot = from;
+        this.senderId = id;
+        handlers.onMessage(slot, kind, id, payload);
+        this.senderSlot = this.senderId = -1;
         continue;
       }
       this.head = this.tail = 0;
@@ -74,6 +101,9 @@ export class LocalWire implements Wire {
     }
   }
 }
+
+/** Words per queued message: sender slot, destination id, kind, payload, destination slot hint. */
+const RECORD = 5;
 
 /** A queue's live part [head, tail) moved to the front of an array twice as large. */
 function grow(queue: Int32Array, head: number, tail: number, moved: (length: number) => void): Int32Array {
