@@ -14,24 +14,35 @@ import { z } from 'zod';
  */
 
 const bound = z.number();
-const metricExpectation = z.strictObject({
+/** The fields of a metric expectation, in a scenario and in a campaign (which reduce a window differently). */
+export const metricFields = {
   observer: z.string().min(1).describe('the observer, by its name in the scenario'),
   metric: z.string().min(1).describe('the metric, as written in metrics.csv'),
   at: z.union([z.number().min(0), z.literal('last')]).optional().describe('the cycle the value is read at; default: the last observation of that metric'),
   window: z.strictObject({
     from: z.number().min(0).default(0),
     to: z.number().min(0).optional().describe('default: the end of the run'),
-  }).optional().describe('every observation in [from, to] instead of one'),
-  of: z.enum(['every', 'mean', 'min', 'max']).default('every').describe('with window: every value must hold, or their mean, minimum or maximum'),
+  }).optional().describe('the observations in [from, to] instead of one'),
   min: bound.optional(),
   max: bound.optional(),
   value: bound.optional().describe('the expected value; with tolerance and/or relative'),
   tolerance: z.number().nonnegative().optional().describe('absolute: |found - value| <= tolerance'),
   relative: z.number().nonnegative().optional().describe('relative: |found - value| <= relative × |value|'),
-}).refine((e) => !(e.at !== undefined && e.window), { message: 'expected either at or window, not both', path: ['window'] })
-  .refine((e) => e.min !== undefined || e.max !== undefined || e.value !== undefined, { message: 'expected a bound: min, max or value', path: ['value'] })
-  .refine((e) => e.value === undefined || (e.min === undefined && e.max === undefined), { message: 'expected value or min/max, not both', path: ['value'] })
-  .refine((e) => e.window !== undefined || e.of === 'every', { message: 'expected of only with window', path: ['of'] });
+};
+
+interface Bounded { at?: unknown; window?: unknown; min?: number; max?: number; value?: number }
+/** What both forms check: at or window, not both; one kind of bound. */
+export function withBoundChecks<T extends z.ZodType<Bounded>>(schema: T) {
+  return schema
+    .refine((e) => !(e.at !== undefined && e.window), { message: 'expected either at or window, not both', path: ['window'] })
+    .refine((e) => e.min !== undefined || e.max !== undefined || e.value !== undefined, { message: 'expected a bound: min, max or value', path: ['value'] })
+    .refine((e) => e.value === undefined || (e.min === undefined && e.max === undefined), { message: 'expected value or min/max, not both', path: ['value'] });
+}
+
+const metricExpectation = withBoundChecks(z.strictObject({
+  ...metricFields,
+  of: z.enum(['every', 'mean', 'min', 'max']).default('every').describe('with window: every value must hold, or their mean, minimum or maximum'),
+})).refine((e) => e.window !== undefined || e.of === 'every', { message: 'expected of only with window', path: ['of'] });
 
 const tolerances = {
   tolerance: z.number().nonnegative().default(0).describe('absolute tolerance for every metric'),

@@ -59,7 +59,7 @@ describe('--set', () => {
   });
 
   it('suggests the key meant by a near miss, everywhere', async () => {
-    expect(await errorOf(['observers.overlay.evry=2'])).toBe('--set: observers.overlay.evry: unknown key (expected one of: type, protocol, sample, sources, every, from, until, final); did you mean every?');
+    expect(await errorOf(['observers.overlay.evry=2'])).toBe('--set: observers.overlay.evry: unknown key (expected one of: type, protocol, sample, sources, components, every, from, until, final); did you mean every?');
     expect(await errorOf(['protocls.x=1'])).toMatch(/^--set: protocls: unknown key \(expected one of: name, seed, .*\); did you mean protocols\?$/);
     expect(await errorOf(['protocols.cyclon.cahce=4'])).toMatch(/; did you mean cache\?$/);
     expect(await errorOf(['event.perod=4'])).toBe('--set: event.perod: unknown key (expected one of: period, jitter, timeout); did you mean period?');

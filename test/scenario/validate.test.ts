@@ -78,8 +78,10 @@ describe('validate builds the run, and finds what run would', () => {
     expect(large.lowerBound).toBe(false);
     expect(large.availableBytes).toBeGreaterThan(0);
     // Node state is typed arrays sized by the slots: the estimate is what the full build takes
-    // (its attributes drawn, as a run that reads them draws them).
-    const { bytes } = measureBuild(() => { const simulation = new Simulation(large.scenario, large.loaded.registry); simulation.store.settleAttributes(); return simulation; });
+    // (its attributes drawn, as a run that reads them draws them). Buffers of earlier tests in
+    // this worker that are freed during a measurement can only lower it: the largest of three.
+    const measure = () => measureBuild(() => { const simulation = new Simulation(large.scenario, large.loaded.registry); simulation.store.settleAttributes(); return simulation; }).bytes;
+    const bytes = Math.max(measure(), measure(), measure());
     expect(Math.abs(large.estimateBytes / bytes - 1)).toBeLessThan(0.05);
   });
 });
