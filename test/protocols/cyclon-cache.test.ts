@@ -5,8 +5,15 @@ import { CyclonCaches, PUBLISHED_RULES, REQUEST_WORDS, WideCyclonCaches, type Cy
 
 const VARIANT: CyclonRules = { ageing: 'clock', duplicates: 'during-merge' };
 
-/** Which kind of caches the suite below builds: stamps through a byte view, or through the words (as beyond 2^32 bytes). */
+/** Which kind of caches the suite below builds: stamps through one byte view, or through views of runs of records (as beyond 2^32 bytes). */
 let Kind: typeof CyclonCaches = CyclonCaches;
+
+/** Wide caches whose views hold one record each, so that every record is in a view of its own. */
+class OneRecordViews extends WideCyclonCaches {
+  protected override viewBytes(): number {
+    return 4 * this.stride;
+  }
+}
 
 /** Caches of size c for `capacity` slots, at cycle `cycle`. */
 function caches(c: number, capacity = 4, cycle = 0, rules = PUBLISHED_RULES, slotOfId = new Int32Array(2 * capacity).fill(-1)): CyclonCaches {
@@ -64,7 +71,8 @@ function referenceMerge(
 
 describe.each([
   ['through a byte view', CyclonCaches],
-  ['through the words', WideCyclonCaches],
+  ['through byte views of runs of records', WideCyclonCaches],
+  ['through byte views of one record each', OneRecordViews],
 ])('cyclon caches, stamps read %s', (_, kind) => {
   beforeEach(() => {
     Kind = kind;
