@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { ScenarioError } from '../engine/errors.js';
 import { ensureFolder } from '../output/folder.js';
 import { csvName } from '../output/manifest.js';
-import { folderState, readPlanFile, type Plan, type PlannedRun } from './plan.js';
+import { folderState, readPlanFile, relativePath, type Plan, type PlannedRun } from './plan.js';
 
 export const campaignName = 'campaign.json';
 
@@ -96,7 +96,7 @@ export function mergeCampaigns(dirs: readonly string[], out: string): MergeResul
   const counts: Record<string, number> = {};
   for (const run of listed) counts[run.status] = (counts[run.status] ?? 0) + 1;
   const campaign = {
-    name: first.name, experiment: first.experiment, scenario: first.scenario, set: first.set, replicates: first.replicates,
+    name: first.name, experiment: relativePath(out, first.experiment), scenario: relativePath(out, first.scenario), set: first.set, replicates: first.replicates,
     quick: first.quick ?? false, parameters, expect: first.expect ?? {}, counts, runs: listed,
   };
   writeFileSync(`${campaignPath}.${process.pid}.tmp`, `${JSON.stringify(campaign, null, 2)}\n`);

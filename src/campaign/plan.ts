@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { builtinRegistry } from '../builtins.js';
 import { ScenarioError } from '../engine/errors.js';
 import { checkpointName } from '../output/checkpoint.js';
@@ -291,13 +291,23 @@ export function folderState(dir: string, id: string): FolderState {
 
 export const planFileName = 'plan.json';
 
-/** Writes the plan into the campaign's folder (atomically: shards may write the same plan at once). */
+/**
+ * Writes the plan into the campaign's folder (atomically: shards may write the same plan
+ * at once), with the experiment and scenario files relative to that folder, so that a
+ * committed campaign names no path of the machine it ran on.
+ */
 export function writePlanFile(out: string, plan: Plan): void {
   ensureFolder(out);
   const path = join(out, planFileName);
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(plan, null, 2)}\n`);
+  const written = { ...plan, experiment: relativePath(out, plan.experiment), scenario: relativePath(out, plan.scenario) };
+  writeFileSync(temp, `${JSON.stringify(written, null, 2)}\n`);
   renameSync(temp, path);
+}
+
+/** `file` relative to the folder `from`, with forward slashes (the same on every machine). */
+export function relativePath(from: string, file: string): string {
+  return relative(resolve(from), file).split(sep).join('/');
 }
 
 /** The plan a campaign folder holds; undefined when it holds none. */
@@ -313,7 +323,7 @@ export function readPlanFile(out: string): Plan | undefined {
   try {
     const plan = JSON.parse(text) as Plan;
     if (!Array.isArray(plan.runs) || !Array.isArray(plan.parameters)) throw new Error('no runs');
-    return plan;
+    return { ...plan, experiment: resolve(out, plan.experiment), scenario: resolve(out, plan.scenario) };
   } catch {
     throw new ScenarioError('', 'expected the plan of a campaign (pcsim sweep writes it), found something else', path);
   }
