@@ -350,7 +350,8 @@ export class CyclonCaches {
   /**
    * Puts k distinct positions drawn uniformly from 0..n-1 in picks[0..k-1], in draw
    * order: by rejection (a position already drawn is drawn again), a uniformly random
-   * ordered choice, as a partial Fisher-Yates gives.
+   * ordered choice, as a partial Fisher-Yates gives. May also write picks[k] (callers
+   * on hot paths give it room: see Cyclon's sentP).
    */
   pickRandom(picks: Int32Array, n: number, k: number): void {
     const draw = this.draw;
@@ -365,14 +366,16 @@ export class CyclonCaches {
         const f = draw() * n;
         const d1 = f | 0;
         const d2 = ((f - d1) * n) | 0;
-        if (((taken >>> d1) & 1) === 0) {
-          taken |= 1 << d1;
-          picks[i++] = d1;
-        }
-        if (i < k && ((taken >>> d2) & 1) === 0) {
-          taken |= 1 << d2;
-          picks[i++] = d2;
-        }
+        // Without a branch on the draws (they are random: a branch on them is mispredicted
+        // often): each digit is written at i, and kept (i advances) only if not drawn
+        // before. Once i reaches k the rest is written at k or beyond, where no caller
+        // reads it (and past the array's end a typed array ignores the write).
+        picks[i] = d1;
+        i += ((taken >>> d1) & 1) ^ 1;
+        taken |= 1 << d1;
+        picks[i] = d2;
+        i += ((taken >>> d2) & 1) ^ 1;
+        taken |= 1 << d2;
       }
     } else {
       // One position per draw, Math.floor(u * n) as Random.int computes it: a bias below n / 2^32.

@@ -48,8 +48,8 @@ export class CyclonEvents {
     this.pAgeBytes = 4 * (P_IDS + 2 * shuffle);
     this.qAgeBytes = this.pAgeBytes + shuffle;
     this.messageWidth = Math.ceil((this.qAgeBytes + shuffle) / 64) * 16;
-    this.sentP = new Int32Array(shuffle);
-    this.sentQ = new Int32Array(shuffle);
+    this.sentP = new Int32Array(shuffle + 1); // + 1: see CyclonCaches.pickRandom
+    this.sentQ = new Int32Array(shuffle + 1);
     this.sendIds = new Int32Array(shuffle);
     this.sendAges = new Uint8Array(shuffle);
     this.replyIds = new Int32Array(shuffle);

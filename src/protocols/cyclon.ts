@@ -89,8 +89,8 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     this.stride = this.caches.stride;
     this.records = this.caches.records;
     this.events = new CyclonEvents(ctx, this.caches, p.shuffle);
-    this.sentP = new Int32Array(p.shuffle);
-    this.sentQ = new Int32Array(p.shuffle);
+    this.sentP = new Int32Array(p.shuffle + 1); // + 1: see CyclonCaches.pickRandom
+    this.sentQ = new Int32Array(p.shuffle + 1);
     this.sendIds = new Int32Array(p.shuffle);
     this.sendAges = new Uint8Array(p.shuffle);
     this.replyIds = new Int32Array(p.shuffle);
