@@ -163,6 +163,7 @@ const plotOptions = {
   color: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('color'), describe: 'a column: one line per value' },
   facet: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('facet'), describe: 'a column: one panel per value' },
   from: { type: 'number', nargs: 1, requiresArg: true, coerce: once<number>('from'), describe: 'only rows from this cycle (time) on' },
+  log: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('log'), describe: 'draw these axes on a log scale: x, y or xy (their values must be positive)' },
   title: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('title'), describe: 'the title (default: the metric)' },
   out: { type: 'string', nargs: 1, requiresArg: true, coerce: once<string>('out'), describe: 'the SVG file (default <metric>.svg beside the CSV); the spec goes beside it as .vl.json' },
 } as const satisfies Record<string, Options>;

@@ -6,6 +6,7 @@ import { readTextFile, UnreadableFile } from '../scenario/read-text.js';
 import { parseYaml, YamlProblem } from '../scenario/yaml-tree.js';
 import { parseWhere, WhereProblem, type Condition } from './where.js';
 import { campaignExpectationsSchema, type CampaignExpectation } from './campaign-expectations.js';
+import { logAxes } from './plot.js';
 
 /*
  * An experiment file names a scenario and the runs to make of it: every combination
@@ -22,6 +23,7 @@ const plotSchema = z.strictObject({
   color: z.string().min(1).optional().describe('a swept parameter: one line per value'),
   facet: z.string().min(1).optional().describe('a swept parameter: one panel per value'),
   from: z.number().optional().describe('only rows from this cycle (time) on'),
+  log: z.enum(logAxes).optional().describe('log-scale axes: x, y or both (xy); their values must be positive'),
   out: z.string().min(1).optional().describe('the SVG file, relative to the campaign folder (default <metric>.svg)'),
   title: z.string().optional(),
 });

@@ -17,6 +17,8 @@ export interface PlotOptions {
   readonly facet?: string;
   /** Only rows at this cycle (time) or later. */
   readonly from?: number;
+  /** Log-scale axes: x, y or both (xy). Their values must be positive (see logChecked). */
+  readonly log?: string;
   readonly title?: string;
   /** The SVG file; default: <metric>.svg beside the CSV. The vega-lite spec goes beside it as <name>.vl.json. */
   readonly out?: string;
@@ -27,6 +29,9 @@ export interface PlotResult {
   readonly spec: string;
   readonly points: number;
 }
+
+export const logAxes = ['x', 'y', 'xy'] as const;
+export type LogAxes = typeof logAxes[number];
 
 /** Columns of a metrics.csv that say when or what was measured rather than which run. */
 const measurementColumns = new Set(['cycle', 'time', 'observer', 'metric', 'value']);
@@ -102,6 +107,10 @@ export async function plotMetric(input: string, options: PlotOptions): Promise<P
   check(x, '--x');
   check(options.color, '--color');
   check(options.facet, '--facet');
+  if (options.log !== undefined && !(logAxes as readonly string[]).includes(options.log)) {
+    throw new ScenarioError('', `expected the axes to draw on a log scale (${logAxes.join(', ')}), found ${JSON.stringify(options.log)}`, '--log');
+  }
+  const log = options.log as LogAxes | undefined;
 
   const [observerAt, metricAt, valueAt, xAt, timeAt] = [column('observer'), column('metric'), column('value'), column(x), column(time)];
   const observers = new Map<string, Set<string>>();
@@ -157,7 +166,8 @@ export async function plotMetric(input: string, options: PlotOptions): Promise<P
       ...(facetAt < 0 ? {} : { facet: asNumber(facet) ?? facet }),
     };
   });
-  const spec = vegaLiteSpec(values, { ...options, x, metricLabel: wanted.label, numericX });
+  if (log !== undefined) logChecked(values, log, { x, numericX, color: options.color, facet: options.facet, time });
+  const spec = vegaLiteSpec(values, { ...options, x, metricLabel: wanted.label, numericX, log });
   const svgFile = options.out ?? join(dirname(csvFile), `${wanted.label.replace(/[^A-Za-z0-9._-]/g, '_')}.svg`);
   const specFile = join(dirname(svgFile), `${basename(svgFile, extname(svgFile))}.vl.json`);
   const svg = await render(spec);
@@ -182,23 +192,59 @@ function pickMetric(name: string, observers: ReadonlyMap<string, ReadonlySet<str
   throw new ScenarioError('', `expected a metric of the CSV (${known.join(', ')}), found ${JSON.stringify(name)}${didYouMean(name, known)}`, '--metric');
 }
 
+/**
+ * A log axis takes positive values only: an x (on a log x axis) or a mean (on a log y
+ * axis) that is zero or below is bad input, named in one line. A confidence band
+ * reaching zero or below (a mean near zero, few replicates) is drawn down to the
+ * axis' lower edge (see vegaLiteSpec); its data keeps its true lower end.
+ */
+function logChecked(
+  values: readonly { x: number | string; mean: number; color?: unknown; facet?: unknown }[], log: LogAxes,
+  at: { x: string; numericX: boolean; color?: string; facet?: string; time: string },
+): void {
+  const where = (v: (typeof values)[number]) => [`${at.x} ${v.x}`, ...(at.color === undefined ? [] : [`${at.color} ${v.color}`]), ...(at.facet === undefined ? [] : [`${at.facet} ${v.facet}`])].join(', ');
+  const leaveOut = at.x === at.time ? ` (--from leaves out earlier ${at.time}s)` : '';
+  if (log.includes('x')) {
+    if (!at.numericX) {
+      const text = values.find((v) => typeof v.x !== 'number')!;
+      throw new ScenarioError('', `expected numbers along a log x axis, found ${at.x} ${JSON.stringify(text.x)}`, '--log');
+    }
+    const bad = values.find((v) => !((v.x as number) > 0));
+    if (bad) throw new ScenarioError('', `expected positive values of ${at.x} along a log x axis, found ${bad.x}${leaveOut}`, '--log');
+  }
+  if (log.includes('y')) {
+    const bad = values.find((v) => !(v.mean > 0));
+    if (bad) throw new ScenarioError('', `expected positive means on a log y axis, found ${bad.mean} at ${where(bad)}${leaveOut}`, '--log');
+  }
+}
+
 interface SpecOptions extends PlotOptions {
   readonly x: string;
   readonly metricLabel: string;
   readonly numericX: boolean;
+  readonly log?: LogAxes;
 }
 
 /** Mean line over a 95% band; the data inline, under plain field names (key paths' dots would read as nesting). */
 function vegaLiteSpec(values: readonly Record<string, unknown>[], options: SpecOptions): Record<string, unknown> {
   // Nominal: a hue of its own per value (an ordinal scale's shades of one hue are hard to tell apart).
   const color = options.color === undefined ? {} : { color: { field: 'color', type: 'nominal', title: options.color, legend: { titleLimit: 1000 } } };
-  const x = { field: 'x', type: options.numericX ? 'quantitative' : 'ordinal', title: options.x };
+  const logX = options.log?.includes('x') ?? false;
+  const logY = options.log?.includes('y') ?? false;
+  const x = { field: 'x', type: options.numericX ? 'quantitative' : 'ordinal', title: options.x, ...(logX ? { scale: { type: 'log' } } : {}) };
+  const yTitle = `${options.metricLabel} (mean, 95% CI)`;
+  // A log y axis cannot place a band's lower end at zero or below: it is clamped to the
+  // lower edge of a domain spanning the positive values (the means, and the band ends above zero).
+  const yScale = logY ? { scale: { type: 'log', domain: logDomain(values), nice: true, clamp: true } } : {};
+  const band = logY
+    ? { transform: [{ calculate: 'max(datum.lo, 0)', as: 'lo_drawn' }], encoding: { x, y: { field: 'lo_drawn', type: 'quantitative', title: yTitle, ...yScale }, y2: { field: 'hi' }, ...color } }
+    : { encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, ...color } };
   const layer = [
-    { mark: { type: 'area', opacity: 0.25 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, ...color } },
+    { mark: { type: 'area', opacity: 0.25 }, ...band },
     {
       mark: { type: 'line', point: values.length <= 60 },
       encoding: {
-        x, y: { field: 'mean', type: 'quantitative', title: `${options.metricLabel} (mean, 95% CI)` }, ...color,
+        x, y: { field: 'mean', type: 'quantitative', title: yTitle, ...yScale }, ...color,
         tooltip: [{ field: 'x', title: options.x }, { field: 'mean' }, { field: 'lo' }, { field: 'hi' }, { field: 'n' }],
       },
     },
@@ -212,6 +258,17 @@ function vegaLiteSpec(values: readonly Record<string, unknown>[], options: SpecO
     columns: 3,
     spec: { width: 300, height: 200, layer },
   };
+}
+
+/** The smallest positive mean or band end, and the largest band end (log y needs every mean positive, so both are). */
+function logDomain(values: readonly Record<string, unknown>[]): [number, number] {
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const v of values) {
+    for (const end of [v.mean as number, v.lo as number, v.hi as number]) {
+      if (end > 0) [lo, hi] = [Math.min(lo, end), Math.max(hi, end)];
+    }
+  }
+  return [lo, hi];
 }
 
 /** vega-lite -> vega -> SVG, headless (no canvas: text is measured by vega's estimate, the same everywhere). */

@@ -158,6 +158,8 @@ describe('campaign commands, on bad input', () => {
     expectOneLine(pcsim(['merge'], { cwd: dir }), 'pcsim: merge: name the folder of a campaign, or several (pcsim merge <dir...>)');
     expectOneLine(pcsim(['merge', '.'], { cwd: dir }), 'pcsim: .: holds no plan.json: expected the folder of a campaign (pcsim sweep writes one)');
     expectOneLine(pcsim(['plot', 'x.csv'], { cwd: dir }), 'pcsim: --metric: expected the metric to plot (--metric M, or observer.metric)');
+    writeFileSync(join(dir, 'm.csv'), 'scenario,cycle,observer,metric,value\ns,1,o,m,1\n');
+    expectOneLine(pcsim(['plot', 'm.csv', '--metric', 'm', '--log', 'z'], { cwd: dir }), 'pcsim: --log: expected the axes to draw on a log scale (x, y, xy), found "z"');
     expectOneLine(pcsim(['sweep', 'exp.yaml', '--jbos', '2'], { cwd: dir }), 'pcsim: unknown option --jbos (did you mean --jobs?)');
     expectOneLine(pcsim(['sweep', 'exp.yaml'], { cwd: dir, env: { SLURM_ARRAY_TASK_ID: 'x' } }), /^pcsim: exp\.yaml:3: grid\.protocols\.cyclon\.cache: |^pcsim: SLURM_ARRAY_TASK_ID: /);
   });
