@@ -19,6 +19,8 @@ const params = z.strictObject({
     .describe('initiator (published): an entry ages by one each time its holder initiates a shuffle, and its age travels with it; clock (a variant): every entry ages by one each cycle wherever it sits'),
   duplicates: z.enum(['before-merge', 'during-merge']).default('before-merge')
     .describe('before-merge (published): a received entry is discarded if the cache held it before the merge; during-merge (a variant): checked against the cache as it is overwritten, so an entry whose copy sat in a slot overwritten earlier in the same merge is kept'),
+  busy: z.enum(['answer', 'refuse', 'defer']).default('answer')
+    .describe('event engine: what a node whose own shuffle request is in flight does with a request it receives. answer: answers at once from the same cache (shuffles overlap); refuse: sends a refusal and keeps its cache, and the requester puts its entry for the busy node back; defer: answers once its own shuffle is done (its reply came or it timed out). No effect in the cycle engine, where an exchange is atomic'),
 });
 export type CyclonParams = z.infer<typeof params>;
 
@@ -42,7 +44,8 @@ function liveIdsUnlessIdentity(store: NodeStore): Int32Array | null {
 /**
  * Cyclon with enhanced shuffling (Voulgaris et al. 2005), as published by default
  * (SCIENCE.md states the seven steps); `ageing` and `duplicates` select the variants
- * described in CyclonRules (cyclon-cache.ts).
+ * described in CyclonRules (cyclon-cache.ts), `busy` the event engine's rule for a
+ * request that reaches a node while its own is in flight (CyclonEvents.onMessage).
  *
  * The caches and the operations on them are in CyclonCaches (cyclon-cache.ts); here
  * is the protocol's life cycle, the cycle-driven shuffle, and the neighbour list it
@@ -88,7 +91,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     this.caches = CyclonCaches.create(p.cache, ctx.store.capacity, ctx.store, ctx.random.generator(), p, ctx.state);
     this.stride = this.caches.stride;
     this.records = this.caches.records;
-    this.events = new CyclonEvents(ctx, this.caches, p.shuffle);
+    this.events = new CyclonEvents(ctx, this.caches, p.shuffle, p.busy);
     this.sentP = new Int32Array(p.shuffle + 1); // + 1: see CyclonCaches.pickRandom
     this.sentQ = new Int32Array(p.shuffle + 1);
     this.sendIds = new Int32Array(p.shuffle);
@@ -178,6 +181,7 @@ export class Cyclon implements Protocol, BatchedStep, Prefetching, Linkable {
     if (!temporary) this.records[base + this.cache] = 0;
     this.records[base + this.cache + 1] = -1; // no live node here: see CyclonCaches.slotOf
     this.records[base + this.caches.requestAt + 1] = 0; // its request in flight is void
+    this.events.onLeave(slot);
   }
 
   stepAll(order: Int32Array, from: number, to: number): void {
