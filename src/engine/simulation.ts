@@ -86,6 +86,14 @@ export class Simulation {
   private stopped = false;
   /** Event engine: the last time (ms) at which controls and observers were considered. */
   private considered = 0;
+  /**
+   * Cycle engine: the cycle being run, which a node joining or coming back is stamped
+   * with (store.joinedAt). The clock still reads the cycle before while this one's
+   * controls and steps run (protocols see that one value throughout: Cyclon's clock
+   * ageing and Newscast's stamps count from it), so it is kept apart; between cycles
+   * it equals clock.cycle.
+   */
+  private cycleRunning = 0;
   private readonly counts = { joined: 0, left: 0, failed: 0 };
   /** Each attribute's draw for the nodes that join; `values` once the attribute is drawn (see NodeStore.deferAttribute). */
   private readonly attributeDraws: { name: string; values?: Float64Array; draw: (random: Random) => number; random: Random }[] = [];
@@ -105,7 +113,7 @@ export class Simulation {
       counts,
       join: (): number => {
         this.store.settleAttributes();
-        const slot = this.store.add(this.clock.cycle);
+        const slot = this.store.add(this.joiningCycle);
         for (const attribute of this.attributeDraws) {
           attribute.values ??= this.store.attribute(attribute.name);
           attribute.values[slot] = attribute.draw(attribute.random);
@@ -127,7 +135,7 @@ export class Simulation {
       },
       resume: (slot: number): void => {
         this.store.settleAttributes();
-        this.store.resume(slot, this.clock.cycle);
+        this.store.resume(slot, this.joiningCycle);
         for (const protocol of this.protocols.values()) protocol.onJoin?.(slot, true);
         this.eventLoop?.startTimers(slot);
         counts.joined++;
@@ -219,6 +227,11 @@ export class Simulation {
     return this.clock.time;
   }
 
+  /** The cycle a node joining or coming back now joins at: the one being run (floor(time / period) in the event engine). */
+  private get joiningCycle(): number {
+    return this.eventLoop ? this.clock.cycle : this.cycleRunning;
+  }
+
   /** The end of the run in that unit. */
   private get end(): number {
     return this.eventLoop ? this.scenario.cycles * this.scenario.event.period : this.scenario.cycles;
@@ -299,6 +312,7 @@ export class Simulation {
 
   private runCycleUntimed(sink: MetricSink): void {
     const next = this.clock.cycle + 1;
+    this.cycleRunning = next;
     for (const { schedule, instance } of this.controls) {
       if (scheduled(schedule, next, this.scenario.cycles) && (!isTimed(instance) || instance.isDue(next)) && instance.execute(next) === true) this.stopped = true;
     }
@@ -344,6 +358,7 @@ export class Simulation {
       restore: (saved: any) => {
         this.clock.cycle = saved.cycle;
         this.clock.time = saved.time;
+        this.cycleRunning = saved.cycle;
         this.stopped = saved.stopped;
         this.considered = saved.considered;
         this.counts.joined = saved.joined;

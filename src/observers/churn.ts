@@ -14,7 +14,9 @@ const SESSION_METRICS = ['sessions_ended', 'sessions_running', 'session_shape', 
 /**
  * Population dynamics: live nodes, and how many joined, left (sessions ended) and
  * failed (crashes, outages) since the previous observation; mean age of live nodes
- * in cycles since they (re)joined (NaN when none is live).
+ * in cycles since they (re)joined (NaN when none is live): a node that cycle c's
+ * controls added or brought back has age 0 at an observation at c (the same at time t
+ * in the event engine, c = floor(t / period)).
  *
  * With `sessions`, the observer also follows each session as an observer polling the
  * overlay would (a crawler, as in measurement studies): a session is a stay of a node
@@ -91,9 +93,9 @@ class SessionTracking {
     for (let slot = 0; slot < store.capacity; slot++) {
       const live = store.isLive(slot);
       if (node[slot] >= 0 && !(live && idOf[slot] === node[slot] && joinedAt[slot] === stamp[slot])) {
-        // Gone since the last observation, or gone and back already: then it left at
-        // the latest in the cycle before its return (stamped as joinedAt, see below).
-        const endBy = live && idOf[slot] === node[slot] ? joinedAt[slot] : now;
+        // Gone since the last observation, or gone and back already: then it was out of
+        // the overlay at the latest in the cycle before the one it came back at.
+        const endBy = live && idOf[slot] === node[slot] ? joinedAt[slot] - 1 : now;
         const key = `${since[slot] === 0 ? 1 : 0}|${seen[slot] - since[slot] + 1}|${endBy - since[slot]}|${from[slot]}`;
         kept.ended[key] = (kept.ended[key] ?? 0) + 1;
         kept.total++;
@@ -103,9 +105,8 @@ class SessionTracking {
       if (node[slot] < 0) {
         node[slot] = idOf[slot];
         stamp[slot] = joinedAt[slot];
-        // A node that joins in cycle c's controls is stamped c - 1 (the clock moves on
-        // after the controls) and is in the overlay from cycle c on.
-        since[slot] = now === 0 ? 0 : joinedAt[slot] + 1;
+        // A node that cycle c's controls add is in the overlay from cycle c on.
+        since[slot] = joinedAt[slot];
         from[slot] = now - since[slot] + 1;
       }
       seen[slot] = now;
