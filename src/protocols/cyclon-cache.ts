@@ -368,8 +368,8 @@ export class CyclonCaches {
         const d2 = ((f - d1) * n) | 0;
         // Without a branch on the draws (they are random: a branch on them is mispredicted
         // often): each digit is written at i, and kept (i advances) only if not drawn
-        // before. Once i reaches k the rest is written at k or beyond, where no caller
-        // reads it (and past the array's end a typed array ignores the write).
+        // before. Once i reaches k, at most picks[k] is also written, which no caller
+        // reads (and past the array's end a typed array ignores the write).
         picks[i] = d1;
         i += ((taken >>> d1) & 1) ^ 1;
         taken |= 1 << d1;

@@ -214,7 +214,7 @@ describe.each([
         const qHeld: [number, number][] = Array.from({ length: Math.min(nq, c) }, (_, k) => [200 + k, 50 + k]);
         const pBase = fill(cy, 1, 1, pHeld.map(([id]) => id), pHeld.map(([, age]) => age), pClock);
         const qBase = fill(cy, 2, 2, qHeld.map(([id]) => id), qHeld.map(([, age]) => age), qClock);
-        const sentP = new Int32Array(l), sentQ = new Int32Array(l);
+        const sentP = new Int32Array(l + 1), sentQ = new Int32Array(l + 1); // + 1: see pickRandom
         const offerIds = new Int32Array(l), offerAges = new Uint8Array(l);
         const replyIds = new Int32Array(l), replyAges = new Uint8Array(l);
         // What travels is the age, or under clock ageing minus the birth cycle.
