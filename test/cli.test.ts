@@ -52,7 +52,7 @@ describe('pcsim command line, on bad input', () => {
 
   it('rejects an unknown key', () => {
     const path = file('unknown-key.yaml', good.replace('shuffle: 3', 'shufle: 3'));
-    expectOneLineError(pcsim('run', path, '--out', join(dir, 'out')), path, 'protocols.cyclon.shufle: unknown key (expected one of: type, cache, shuffle, init, join, ageing, duplicates)');
+    expectOneLineError(pcsim('run', path, '--out', join(dir, 'out')), path, 'protocols.cyclon.shufle: unknown key (expected one of: type, cache, shuffle, init, join, ageing, duplicates, busy); did you mean shuffle?');
   });
 
   it('rejects an unknown top-level key', () => {

@@ -76,7 +76,7 @@ describe('runs', () => {
     expect(manifest.interrupted_by).toBeNull();
     expect(manifest.error).toBeNull();
     expect(manifest.scenario.protocols.cyclon.params).toEqual({
-      cache: 10, shuffle: 4, init: { topology: 'random' }, join: { contacts: 1 }, ageing: 'initiator', duplicates: 'before-merge',
+      cache: 10, shuffle: 4, init: { topology: 'random' }, join: { contacts: 1 }, ageing: 'initiator', duplicates: 'before-merge', busy: 'answer',
     });
     expect(manifest.scenario.observers.overlay.schedule).toEqual({ every: 3, from: 0, final: false });
     expect(manifest.node).toBe(process.version);
