@@ -245,6 +245,14 @@ class SubcloudsObserver implements ObserverInstance {
 
   /** Updates request r's fill, stability, over/undershoot and repair records at time t (cycles). */
   private track(r: number, t: number, size: number, target: number): void {
+    // Stability counts from arrival: a subcloud held a little short of its target (the
+    // allocator corrects only beyond its tolerance) is stable without ever being filled.
+    if (Math.abs(size - target) <= BAND * target) {
+      if (Number.isNaN(this.runStart[r])) this.runStart[r] = t;
+      if (Number.isNaN(this.stableAt[r]) && t - this.runStart[r] >= STABLE_CYCLES - 1) this.stableAt[r] = this.runStart[r];
+    } else {
+      this.runStart[r] = NaN;
+    }
     const filled = size >= target;
     if (Number.isNaN(this.filledAt[r])) {
       if (!filled) return;
@@ -254,12 +262,6 @@ class SubcloudsObserver implements ObserverInstance {
     }
     this.overshoot[r] = Math.max(this.overshoot[r], (size - target) / target);
     this.undershoot[r] = Math.max(this.undershoot[r], (target - size) / target);
-    if (Math.abs(size - target) <= BAND * target) {
-      if (Number.isNaN(this.runStart[r])) this.runStart[r] = t;
-      if (Number.isNaN(this.stableAt[r]) && t - this.runStart[r] >= STABLE_CYCLES - 1) this.stableAt[r] = this.runStart[r];
-    } else {
-      this.runStart[r] = NaN;
-    }
     if (!filled) {
       if (Number.isNaN(this.dropAt[r])) this.dropAt[r] = t;
     } else if (!Number.isNaN(this.dropAt[r])) {

@@ -117,6 +117,22 @@ describe('subclouds observer', () => {
     }
   });
 
+  it('counts stability from arrival: a subcloud held just short of its target is stable, never filled', async () => {
+    // r0: target 20 from cycle 2; observed sizes at 1, 2, ...: 19 (within 5%) from cycle 3 on, never 20.
+    const short = [0, 0, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19];
+    const rows = collect(await simulate({
+      seed: 2, size: 100, cycles: short.length,
+      protocols: { script: { type: 'scripted-allocation', sizes: short, requests: [{ at: 0, size: 1, customer: 'x' }, { at: 2, size: 20, customer: 'a' }] } },
+      observers: { cloud: { type: 'subclouds', allocator: 'script' } },
+    }, builtinRegistry().register(scripted)));
+    for (let t = 0; t <= short.length; t++) {
+      expect(rows.get(`${t} cloud r1/time_to_fill`)).toBeNaN();
+      // In band at 3..14: 10 consecutive cycles by 12, counted from 3, one cycle after arrival.
+      expect(rows.get(`${t} cloud r1/time_stable`)).toBe(t >= 12 ? 1 : NaN);
+      expect(rows.get(`${t} cloud r1/undershoot`)).toBeNaN(); // since first filled: never
+    }
+  });
+
   it('declares its metrics at creation: the global ones, then each request\'s', async () => {
     const simulation = await simulate(oracleScenario(1));
     const names: string[] = [];
