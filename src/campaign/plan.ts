@@ -134,6 +134,10 @@ export async function planCampaign(experiment: Experiment, options: { readonly s
       return (await loadScenario(experiment.scenario, { set: [...fileSet, ...set, ...cliSet], registry })).scenario;
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
+      // The scenario file itself cannot be read (not found, a folder...): the experiment's `scenario` key says where it was named.
+      if (error.source === experiment.scenario && error.keyPath === '' && error.line === undefined) {
+        throw new ScenarioError('scenario', `${error.detail}: ${experiment.scenario}`, experiment.file, experiment.lineOf(['scenario']));
+      }
       const under = (key: string) => error.keyPath === key || error.keyPath.startsWith(`${key}.`);
       // The sweep's own --set comes last, and wins: a problem under it is the command line's.
       if (error.source === '--set' && !cliKeys.some(under)) {

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ScenarioError } from '../engine/errors.js';
 import { checkRunFolder, describeFailures, diffRuns, EXPECTATIONS_FAILED, readRunFolder } from './check-run.js';
 import { junitSuites, type Suite } from './junit.js';
@@ -21,27 +22,30 @@ export interface LabelledSuite extends Suite {
 }
 
 /**
- * Writes the suites' JUnit XML if asked; when there are outcomes, prints each failure
- * (name, expected, found) and a last line counting them on stderr. Returns the counts.
+ * When there are outcomes, prints each failure (name, expected, found) and a last line
+ * counting them on stderr; then writes the suites' JUnit XML if asked, creating its
+ * folder (so that a failure to write it never hides the outcomes). Returns the counts.
  */
 export function reportSuites(suites: readonly LabelledSuite[], junit?: string): { checked: number; failed: number } {
+  const checked = suites.reduce((n, s) => n + s.outcomes.length, 0);
+  let failed = 0;
+  if (checked > 0) {
+    for (const { label, outcomes } of suites) {
+      for (const line of describeFailures(outcomes)) {
+        failed++;
+        process.stderr.write(`pcsim: ${label ? `${label}: ` : ''}${line}\n`);
+      }
+    }
+    process.stderr.write(`pcsim: expectations: ${checked - failed} passed, ${failed} failed${junit ? ` (JUnit XML in ${junit})` : ''}\n`);
+  }
   if (junit !== undefined) {
     try {
+      mkdirSync(dirname(junit), { recursive: true });
       writeFileSync(junit, junitSuites(suites));
     } catch (error) {
       throw new ScenarioError('', `cannot write ${junit}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, '--junit');
     }
   }
-  const checked = suites.reduce((n, s) => n + s.outcomes.length, 0);
-  if (checked === 0) return { checked, failed: 0 };
-  let failed = 0;
-  for (const { label, outcomes } of suites) {
-    for (const line of describeFailures(outcomes)) {
-      failed++;
-      process.stderr.write(`pcsim: ${label ? `${label}: ` : ''}${line}\n`);
-    }
-  }
-  process.stderr.write(`pcsim: expectations: ${checked - failed} passed, ${failed} failed${junit ? ` (JUnit XML in ${junit})` : ''}\n`);
   return { checked, failed };
 }
 

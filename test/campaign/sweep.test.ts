@@ -152,6 +152,8 @@ describe('campaign commands, on bad input', () => {
     const dir = campaignFolder('scenario: tiny.yaml\ngrid:\n  protocols.cyclon.cache: [6, eight]\n');
     expectOneLine(pcsim(['sweep', 'exp.yaml'], { cwd: dir }), 'pcsim: exp.yaml:3: grid.protocols.cyclon.cache: expected a number, found "eight"');
     expectOneLine(pcsim(['plan', 'nope.yaml'], { cwd: dir }), 'pcsim: nope.yaml: file not found');
+    writeFileSync(join(dir, 'lost.yaml'), 'name: lost\nscenario: gone.yaml\n');
+    expectOneLine(pcsim(['plan', 'lost.yaml'], { cwd: dir }), `pcsim: lost.yaml:2: scenario: file not found: ${join(dir, 'gone.yaml')}`);
     expectOneLine(pcsim(['sweep', 'exp.yaml', '--jobs', '0'], { cwd: dir }), 'pcsim: --jobs: expected a whole number of runs at once, at least 1, found 0');
     expectOneLine(pcsim(['sweep', 'exp.yaml', '--shard', '1'], { cwd: dir }), 'pcsim: --shard: expected i/n with 0 <= i < n (say 0/4), found "1"');
     expectOneLine(pcsim(['sweep'], { cwd: dir }), 'pcsim: sweep: name an experiment file (pcsim sweep <experiment>)');

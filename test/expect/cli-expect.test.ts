@@ -61,6 +61,10 @@ describe('expectations on the command line', () => {
     const checked = pcsim('check', bad);
     expect(checked.status).toBe(3);
     expect(checked.stderr).toContain('expectations: 2 passed, 2 failed');
+    // A JUnit file in a folder not made yet (a CI job's junit/): the folder is created.
+    const nested = join(dir, 'junit', 'deeper', 'bad.xml');
+    expect(pcsim('check', bad, '--junit', nested).status).toBe(3);
+    expect(readFileSync(nested, 'utf8')).toContain('<testsuites');
 
     const same = pcsim('diff', join(dir, 'good'), bad);
     expect(same.status).toBe(0);
