@@ -18,7 +18,7 @@ const params = z.strictObject({
 });
 export type TopkParams = z.infer<typeof params>;
 
-/** Exchanges whose memory loads stepAll overlaps (their lists: 2 x 64 x 4 cache lines for k = 10). */
+/** Exchanges whose memory loads stepAll overlaps (their lists' hot parts: 2 x 64 x 3 cache lines for k = 10). */
 const BATCH = 64;
 
 /** Event engine message kinds. */
@@ -63,8 +63,10 @@ const ENTRY_BYTES = 20;
  *
  * Layout, for speed at 10^6 nodes, where each list read is a cache miss (and a TLB
  * miss): a node's list is one record of `width` numbers starting a cache line (256
- * bytes, four lines, for 10 entries): the count, the ids, the (value, stamp) pairs,
- * and last the node's own value (read at each refresh, so kept with the list).
+ * bytes, four lines, for 10 entries): the count, the node's own value (read at each
+ * refresh, so kept with the list), the ids, the stamps, and last the values, best
+ * last. Once the lists agree (most exchanges), a step reads the ids, the stamps and
+ * the last entry's value only: the first three lines; the other values only a merge.
  *
  * Parameters: `attribute` (declared), `k` (default 10), `order` (highest | lowest,
  * default highest), `sampler` (a neighbour source; default the first), `spare` (entries
@@ -81,13 +83,18 @@ export class Topk implements Protocol, BatchedStep {
   readonly sign: number;
   /**
    * The lists, one record of `width` numbers per slot (a multiple of 8: whole cache
-   * lines) at slot * width: the entry count, then `length` ids, then `length` (value,
-   * timestamp) pairs, best first, and at width - 1 the node's own value.
+   * lines) at slot * width: the entry count, the node's own value, then `length` ids
+   * and `length` timestamps, best first, then `length` values, best last (entry i's at
+   * valuesEnd - i).
    */
   private readonly lists: Float64Array;
   private readonly width: number;
-  /** Offset of the pairs in a record. */
-  private readonly pairsAt: number;
+  /** Offset of the stamps in a record. */
+  private readonly stampsAt: number;
+  /** Offset of the best entry's value in a record (entry i's is at valuesEnd - i). */
+  private readonly valuesEnd: number;
+  /** Offset of the last number a converged exchange reads (the last entry's value). */
+  private readonly hotEnd: number;
   private peers!: Linkable;
   private readonly random: Random;
   /** Expiry in engine time units (cycles, or ms in the event engine). */
@@ -107,7 +114,9 @@ export class Topk implements Protocol, BatchedStep {
     const { store } = ctx;
     this.k = p.k;
     this.length = p.k + p.spare;
-    this.pairsAt = 1 + this.length;
+    this.stampsAt = 2 + this.length;
+    this.valuesEnd = 1 + 3 * this.length;
+    this.hotEnd = 2 + 2 * this.length;
     this.width = Math.ceil((2 + 3 * this.length) / 8) * 8;
     this.attribute = declaredAttribute(store, p.attribute, `protocols.${ctx.name}.attribute`);
     this.sign = p.order === 'highest' ? 1 : -1;
@@ -133,15 +142,15 @@ export class Topk implements Protocol, BatchedStep {
 
   /** The i-th best entry of slot's list: its id, value, timestamp. */
   entryId(slot: number, i: number): number {
-    return this.lists[slot * this.width + 1 + i];
+    return this.lists[slot * this.width + 2 + i];
   }
 
   entryValue(slot: number, i: number): number {
-    return this.lists[slot * this.width + this.pairsAt + 2 * i];
+    return this.lists[slot * this.width + this.valuesEnd - i];
   }
 
   entryStamp(slot: number, i: number): number {
-    return this.lists[slot * this.width + this.pairsAt + 2 * i + 1];
+    return this.lists[slot * this.width + this.stampsAt + i];
   }
 
   /** How many entries the node's estimate has: its first min(k, held) entries. */
@@ -152,7 +161,7 @@ export class Topk implements Protocol, BatchedStep {
 
   /** Id of the i-th best node in `slot`'s estimate, 0 <= i < estimateSize(slot). */
   estimateId(slot: number, i: number): number {
-    return this.lists[slot * this.width + 1 + i];
+    return this.lists[slot * this.width + 2 + i];
   }
 
   /** Whether (value a, id a) ranks before (value b, id b) in this query's order. */
@@ -166,10 +175,10 @@ export class Topk implements Protocol, BatchedStep {
     if (returning) return;
     const lists = this.lists, at = slot * this.width, value = this.attribute[slot];
     lists[at] = 1;
-    lists[at + 1] = this.ctx.store.idOf[slot];
-    lists[at + this.pairsAt] = value;
-    lists[at + this.pairsAt + 1] = this.ctx.clock.time;
-    lists[at + this.width - 1] = value;
+    lists[at + 1] = value;
+    lists[at + 2] = this.ctx.store.idOf[slot];
+    lists[at + this.stampsAt] = this.ctx.clock.time;
+    lists[at + this.valuesEnd] = value;
   }
 
   step(slot: number): void {
@@ -216,11 +225,11 @@ export class Topk implements Protocol, BatchedStep {
     this.prefetchSink += sink;
   }
 
-  /** Reads one number in each cache line of slot's record (an early load). */
+  /** Reads one number in each cache line of the part of slot's record a converged exchange reads (an early load). */
   private touch(slot: number): number {
-    const lists = this.lists, at = slot * this.width, end = at + this.width;
+    const lists = this.lists, at = slot * this.width, end = at + this.hotEnd;
     let sum = 0;
-    for (let e = at; e < end; e += 8) sum += lists[e];
+    for (let e = at; e <= end; e += 8) sum += lists[e];
     return sum;
   }
 
@@ -243,8 +252,8 @@ export class Topk implements Protocol, BatchedStep {
     const a = slot * width, b = q * width;
     if (this.sameIds(a, b)) return;
     this.merge(lists, a, lists, b);
-    copyList(this.merged, 0, lists, a, this.pairsAt);
-    copyList(this.merged, 0, lists, b, this.pairsAt);
+    this.copyList(this.merged, 0, lists, a);
+    this.copyList(this.merged, 0, lists, b);
   }
 
   /**
@@ -256,14 +265,14 @@ export class Topk implements Protocol, BatchedStep {
     const lists = this.lists;
     const n = lists[a];
     if (lists[b] !== n) return false;
-    for (let e = 1; e <= n; e++) if (lists[a + e] !== lists[b + e]) return false;
+    for (let e = 2; e < 2 + n; e++) if (lists[a + e] !== lists[b + e]) return false;
     const oldest = this.ctx.clock.time - this.lifetime;
-    const first = this.pairsAt + 1, end = this.pairsAt + 2 * n;
-    for (let e = first; e < end; e += 2) {
+    const first = this.stampsAt, end = this.stampsAt + n;
+    for (let e = first; e < end; e++) {
       const sa = lists[a + e], sb = lists[b + e];
       if ((sa > sb ? sa : sb) < oldest) return false;
     }
-    for (let e = first; e < end; e += 2) {
+    for (let e = first; e < end; e++) {
       const sa = lists[a + e], sb = lists[b + e];
       if (sa > sb) lists[b + e] = sa;
       else lists[a + e] = sb;
@@ -278,7 +287,7 @@ export class Topk implements Protocol, BatchedStep {
     if (id < 0 || id === this.ctx.store.idOf[slot]) return;
     const pool = this.payloads!;
     const record = pool.allocate();
-    copyList(this.lists, slot * this.width, pool.data, record * pool.width, this.pairsAt);
+    this.copyList(this.lists, slot * this.width, pool.data, record * pool.width);
     if (!this.ctx.transport!.send(slot, id, REQUEST, record, wireBytes(this.held(slot)))) pool.release(record);
   }
 
@@ -290,12 +299,12 @@ export class Topk implements Protocol, BatchedStep {
       // Answer with the list as it was, then keep the merge.
       const held = this.held(slot);
       this.merge(this.lists, at, pool.data, base);
-      copyList(this.lists, at, pool.data, base, this.pairsAt);
-      copyList(this.merged, 0, this.lists, at, this.pairsAt);
+      this.copyList(this.lists, at, pool.data, base);
+      this.copyList(this.merged, 0, this.lists, at);
       if (this.ctx.transport!.send(slot, from, REPLY, payload, wireBytes(held))) return;
     } else if (kind === REPLY) {
       this.merge(this.lists, at, pool.data, base);
-      copyList(this.merged, 0, this.lists, at, this.pairsAt);
+      this.copyList(this.merged, 0, this.lists, at);
     }
     pool.release(payload);
   }
@@ -306,39 +315,40 @@ export class Topk implements Protocol, BatchedStep {
 
   /** The node's own entry, stamped now, merged into its list (which also drops expired entries). */
   private refreshOwn(slot: number): void {
-    const { lists, length, pairsAt } = this;
-    const at = slot * this.width, p = at + pairsAt, n = lists[at];
-    const id = this.ctx.store.idOf[slot], value = lists[at + this.width - 1], now = this.ctx.clock.time;
-    if (n === length && lists[at + n] !== id && !this.ranksBefore(value, id, lists[p + 2 * n - 2], lists[at + n])) {
+    const { lists, length, stampsAt, valuesEnd } = this;
+    const at = slot * this.width, n = lists[at];
+    const id = this.ctx.store.idOf[slot], value = lists[at + 1], now = this.ctx.clock.time;
+    if (n === length && lists[at + 1 + n] !== id && !this.ranksBefore(value, id, lists[at + valuesEnd - n + 1], lists[at + 1 + n])) {
       // Most nodes: a full list that the node does not make (it ranks below the last
       // entry, which is not itself). Drop expired entries; the node, ranked below every
       // one left, then takes the room at the end.
       const oldest = now - this.lifetime;
+      const s = at + stampsAt, v = at + valuesEnd;
       let w = 0;
       for (let r = 0; r < n; r++) {
-        if (lists[p + 2 * r + 1] < oldest) continue;
+        if (lists[s + r] < oldest) continue;
         if (w !== r) {
-          lists[at + 1 + w] = lists[at + 1 + r];
-          lists[p + 2 * w] = lists[p + 2 * r];
-          lists[p + 2 * w + 1] = lists[p + 2 * r + 1];
+          lists[at + 2 + w] = lists[at + 2 + r];
+          lists[v - w] = lists[v - r];
+          lists[s + w] = lists[s + r];
         }
         w++;
       }
       if (w < n) {
-        lists[at + 1 + w] = id;
-        lists[p + 2 * w] = value;
-        lists[p + 2 * w + 1] = now;
+        lists[at + 2 + w] = id;
+        lists[v - w] = value;
+        lists[s + w] = now;
         lists[at] = w + 1;
       }
       return;
     }
     const own = this.own;
     own[0] = 1;
-    own[1] = id;
-    own[pairsAt] = value;
-    own[pairsAt + 1] = now;
+    own[2] = id;
+    own[valuesEnd] = value;
+    own[stampsAt] = now;
     this.merge(lists, at, own, 0);
-    copyList(this.merged, 0, lists, at, pairsAt);
+    this.copyList(this.merged, 0, lists, at);
   }
 
   /**
@@ -347,60 +357,64 @@ export class Topk implements Protocol, BatchedStep {
    * sorted, so one pass; an id's two entries (same value) meet side by side.
    */
   private merge(a: Float64Array, at: number, b: Float64Array, bt: number): void {
-    const length = this.length, sign = this.sign, out = this.merged, pairsAt = this.pairsAt;
+    const length = this.length, sign = this.sign, out = this.merged, stampsAt = this.stampsAt, valuesEnd = this.valuesEnd;
     const oldest = this.ctx.clock.time - this.lifetime;
-    const na = a[at], nb = b[bt], pa = at + pairsAt, pb = bt + pairsAt;
+    const na = a[at], nb = b[bt], sa = at + stampsAt, sb = bt + stampsAt, va = at + valuesEnd, vb = bt + valuesEnd;
     let i = 0, j = 0, o = 0;
     // While both lists have entries; then whichever has some left.
     while (o < length && i < na && j < nb) {
-      const idA = a[at + 1 + i], idB = b[bt + 1 + j];
+      const idA = a[at + 2 + i], idB = b[bt + 2 + j];
       let id: number, value: number, stamp: number;
       if (idA === idB) {
         // The same node on both sides: once, with the fresher stamp.
-        const sa = a[pa + 2 * i + 1], sb = b[pb + 2 * j + 1];
-        id = idA; value = a[pa + 2 * i]; stamp = sa > sb ? sa : sb;
+        const stampA = a[sa + i], stampB = b[sb + j];
+        id = idA; value = a[va - i]; stamp = stampA > stampB ? stampA : stampB;
         i++; j++;
       } else {
-        const valueA = a[pa + 2 * i], valueB = b[pb + 2 * j];
+        const valueA = a[va - i], valueB = b[vb - j];
         const keyA = sign * valueA, keyB = sign * valueB;
         if (keyA > keyB || (keyA === keyB && idA < idB)) {
-          id = idA; value = valueA; stamp = a[pa + 2 * i + 1]; i++;
+          id = idA; value = valueA; stamp = a[sa + i]; i++;
         } else {
-          id = idB; value = valueB; stamp = b[pb + 2 * j + 1]; j++;
+          id = idB; value = valueB; stamp = b[sb + j]; j++;
         }
       }
       if (stamp < oldest) continue;
-      out[1 + o] = id;
-      out[pairsAt + 2 * o] = value;
-      out[pairsAt + 2 * o + 1] = stamp;
+      out[2 + o] = id;
+      out[valuesEnd - o] = value;
+      out[stampsAt + o] = stamp;
       o++;
     }
     for (; o < length && i < na; i++) {
-      const stamp = a[pa + 2 * i + 1];
+      const stamp = a[sa + i];
       if (stamp < oldest) continue;
-      out[1 + o] = a[at + 1 + i];
-      out[pairsAt + 2 * o] = a[pa + 2 * i];
-      out[pairsAt + 2 * o + 1] = stamp;
+      out[2 + o] = a[at + 2 + i];
+      out[valuesEnd - o] = a[va - i];
+      out[stampsAt + o] = stamp;
       o++;
     }
     for (; o < length && j < nb; j++) {
-      const stamp = b[pb + 2 * j + 1];
+      const stamp = b[sb + j];
       if (stamp < oldest) continue;
-      out[1 + o] = b[bt + 1 + j];
-      out[pairsAt + 2 * o] = b[pb + 2 * j];
-      out[pairsAt + 2 * o + 1] = stamp;
+      out[2 + o] = b[bt + 2 + j];
+      out[valuesEnd - o] = b[vb - j];
+      out[stampsAt + o] = stamp;
       o++;
     }
     out[0] = o;
   }
-}
 
-/** Copies the list at from[fromAt...] (its count, ids and pairs) to to[toAt...]; pairs start at pairsAt in both. */
-function copyList(from: Float64Array, fromAt: number, to: Float64Array, toAt: number, pairsAt: number): void {
-  const n = from[fromAt];
-  for (let e = 0; e <= n; e++) to[toAt + e] = from[fromAt + e];
-  const end = pairsAt + 2 * n;
-  for (let e = pairsAt; e < end; e++) to[toAt + e] = from[fromAt + e];
+  /** Copies the list at from[fromAt...] (its count, ids, stamps and values; not the own value) to to[toAt...]. */
+  private copyList(from: Float64Array, fromAt: number, to: Float64Array, toAt: number): void {
+    const n = from[fromAt];
+    to[toAt] = n;
+    const ids = 2, stamps = this.stampsAt, values = this.valuesEnd - n + 1;
+    for (let e = 0; e < n; e++) {
+      to[toAt + ids + e] = from[fromAt + ids + e];
+      to[toAt + stamps + e] = from[fromAt + stamps + e];
+      to[toAt + values + e] = from[fromAt + values + e];
+    }
+  }
 }
 
 /**
